@@ -1,0 +1,38 @@
+# seqattn: `make demo` (the main job) and `make test` (the suite) each do their own set-up.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+# Two torch processes at once (pytest + a notebook kernel) run ~50x slower without this.
+export OMP_WAIT_POLICY := PASSIVE
+export PYTHONDONTWRITEBYTECODE := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help demo test lint lab bench weights clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints-cpu.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints-cpu.txt -e '.[dev,notebooks]'
+	@touch $(STAMP)
+
+demo: $(STAMP)  ## show the product end to end (creates .venv on first run)
+	$(PY) -m seqattn demo
+
+test: $(STAMP)  ## run the whole suite: unit, property, CLI, doctests (creates .venv on first run)
+	$(PY) -m pytest -q
+
+lint: $(STAMP)  ## ruff
+	$(PY) -m ruff check seqattn tests benchmarks
+
+lab: $(STAMP)  ## JupyterLab on notebooks/
+	$(VENV)/bin/jupyter lab notebooks/
+
+bench: $(STAMP)  ## run the benchmarks and write benchmarks/results/*.json
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints-cpu.txt -e '.[bench]'
+	$(PY) benchmarks/bench_generate.py
+
+clean:  ## remove the venv and caches
+	rm -rf $(VENV) .pytest_cache .hypothesis reports

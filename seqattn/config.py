@@ -1,0 +1,67 @@
+"""Project paths and the typed configs every stage shares.
+
+One module owns every path (``data/``, ``weights/``, ``saved_models/``) and every config dataclass, so a
+checkpoint can store ``asdict(config)`` and rebuild its model without the notebook that made it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "data"  # generated or user data (regenerated, never hand-edited)
+WEIGHTS_DIR = ROOT / "weights"  # shipped state_dict checkpoints + JSON configs
+SAVED_MODELS_DIR = ROOT / "saved_models"  # full exported programs (torch.export .pt2)
+REPORTS_DIR = ROOT / "reports"  # executed notebooks and figures written by `make demo`
+
+TASKS = ("next-value", "classify")
+
+
+def is_fast() -> bool:
+    """True when the small-settings switch ``SEQATTN_FAST=1`` is set (CI, quick demos)."""
+    return os.environ.get("SEQATTN_FAST") == "1"
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Next-value sequences: one family per sample, variable length, right-padded."""
+
+    num_samples: int = 100_000
+    min_len: int = 3  # shortest sequence (values given to the model)
+    max_len: int = 32  # longest sequence; arrays are padded to this
+    families: tuple[str, ...] = ()  # empty = every registered family
+    noise: float = 0.1  # noise std of noisy families, as a fraction of their per-step scale
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class SignalConfig:
+    """Signal-event sequences [N, T, D]: class 1 carries a planted pattern at a random position."""
+
+    num_samples: int = 20_000
+    max_len: int = 64  # T
+    min_len: int = 32  # lengths are drawn in [min_len, max_len]
+    num_features: int = 4  # D
+    event_len: int = 6  # steps covered by the planted pattern
+    amplitude: float = 1.0  # peak of the planted pattern, in units of the noise std
+    noise: float = 1.0  # Gaussian background std
+    distractor_prob: float = 0.5  # probability that a sample carries a distractor of another shape
+    positive_fraction: float = 0.5
+    seed: int = 0
+
+
+def config_from_dict(cls, d: dict):
+    """Rebuild a config dataclass from ``asdict`` output; unknown keys are a ValueError."""
+    names = {f.name for f in fields(cls)}
+    unknown = set(d) - names
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} field(s): {sorted(unknown)}")
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+    return cls(**kwargs)
+
+
+def config_to_dict(cfg) -> dict:
+    """``asdict`` with tuples as lists, so the result is JSON- and ``weights_only``-safe."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}

@@ -1,0 +1,174 @@
+"""Seeded, vectorised generators for both tasks.
+
+Dimension legend: N samples, T time steps (padded), D features, E event length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import DataConfig, SignalConfig
+from .families import FAMILIES
+
+
+@dataclass(frozen=True)
+class NextValueData:
+    """Next-value samples, right-padded to ``max_len`` with zeros."""
+
+    values: np.ndarray  # [N, T] float64, 0 on padding
+    mask: np.ndarray  # [N, T] bool, True = real step
+    lengths: np.ndarray  # [N] int64
+    target: np.ndarray  # [N] observed next value (noisy for noisy families)
+    oracle: np.ndarray  # [N] noise-free next value: the Bayes floor for evaluation
+    family: np.ndarray  # [N] family name (str)
+
+    def __len__(self) -> int:
+        return len(self.target)
+
+    def subset(self, index) -> NextValueData:
+        """Rows ``index`` (a slice, mask or integer array) as a new NextValueData."""
+        return NextValueData(*(getattr(self, f)[index] for f in self.__dataclass_fields__))
+
+
+@dataclass(frozen=True)
+class SignalData:
+    """Signal-event samples with their ground-truth salient steps."""
+
+    values: np.ndarray  # [N, T, D] float32, 0 on padding
+    mask: np.ndarray  # [N, T] bool
+    lengths: np.ndarray  # [N] int64
+    label: np.ndarray  # [N] int64 in {0, 1}
+    salient: np.ndarray  # [N, T] bool: the planted event's steps (all False for class 0)
+    event_start: np.ndarray  # [N] int64 first step of the planted event, -1 for class 0
+    distractor: np.ndarray  # [N] bool: a distractor of another shape was planted
+
+    def __len__(self) -> int:
+        return len(self.label)
+
+    def subset(self, index) -> SignalData:
+        return SignalData(*(getattr(self, f)[index] for f in self.__dataclass_fields__))
+
+
+def _lengths(rng: np.random.Generator, n: int, min_len: int, max_len: int) -> np.ndarray:
+    if not 1 <= min_len <= max_len:
+        raise ValueError(f"need 1 <= min_len <= max_len, got min_len={min_len}, max_len={max_len}")
+    return rng.integers(min_len, max_len + 1, n)
+
+
+def generate_next_value(cfg: DataConfig = DataConfig()) -> NextValueData:
+    """Generate ``cfg.num_samples`` sequences, families balanced and shuffled.
+
+    >>> d = generate_next_value(DataConfig(num_samples=8, max_len=6, seed=1))
+    >>> d.values.shape, d.mask.shape, d.target.shape
+    ((8, 6), (8, 6), (8,))
+    """
+    names = cfg.families or tuple(FAMILIES)
+    unknown = [f for f in names if f not in FAMILIES]
+    if unknown:
+        raise ValueError(f"unknown family {unknown[0]!r}; registered: {', '.join(FAMILIES)}")
+    if cfg.num_samples < 0:
+        raise ValueError(f"num_samples must be >= 0, got {cfg.num_samples}")
+    rng = np.random.default_rng(cfg.seed)
+    n, t_max = cfg.num_samples, cfg.max_len
+    lengths = _lengths(rng, n, cfg.min_len, cfg.max_len)
+    family_index = rng.permutation(np.arange(n) % len(names))
+    clean = np.empty((n, t_max + 1))
+    observed = np.empty((n, t_max + 1))
+    grid = np.arange(t_max + 1, dtype=np.float64)
+    for k, name in enumerate(names):
+        rows = np.flatnonzero(family_index == k)
+        fam = FAMILIES[name]
+        curve = fam.fn(rng, np.broadcast_to(grid, (len(rows), t_max + 1)))
+        clean[rows] = curve
+        if fam.noisy:
+            step = np.abs(np.diff(curve, axis=1)).mean(1, keepdims=True)
+            sigma = cfg.noise * step * 10.0 ** rng.uniform(-1.0, 0.5, (len(rows), 1))
+            curve = curve + sigma * rng.standard_normal(curve.shape)
+        observed[rows] = curve
+    mask = grid[None, :t_max] < lengths[:, None]
+    rows = np.arange(n)
+    return NextValueData(
+        values=np.where(mask, observed[:, :t_max], 0.0),
+        mask=mask,
+        lengths=lengths.astype(np.int64),
+        target=observed[rows, lengths],
+        oracle=clean[rows, lengths],
+        family=np.asarray(names, dtype=object)[family_index].astype(str),
+    )
+
+
+def signal_pattern(event_len: int, num_features: int, amplitude: float = 1.0) -> np.ndarray:
+    """The planted pattern [E, D]: a half-sine bump in time, with fixed signed weights over features."""
+    bump = np.sin(np.pi * (np.arange(event_len) + 0.5) / event_len)
+    weights = np.array([(-1.0) ** d * (1.0 - 0.5 * d / max(num_features, 1)) for d in range(num_features)])
+    return amplitude * bump[:, None] * weights[None, :]
+
+
+def distractor_patterns(event_len: int, num_features: int, amplitude: float = 1.0) -> np.ndarray:
+    """Two distractors [2, E, D] with the pattern's energy but another shape: sign-flipped, and
+    sign-alternating in time."""
+    p = signal_pattern(event_len, num_features, amplitude)
+    alternating = p * ((-1.0) ** np.arange(event_len))[:, None]
+    return np.stack([-p, alternating])
+
+
+def generate_signal(cfg: SignalConfig = SignalConfig()) -> SignalData:
+    """Generate noisy [N, T, D] sequences; class 1 carries the planted pattern, class 0 may carry a
+    distractor. Every sample records its ground-truth salient steps.
+
+    >>> d = generate_signal(SignalConfig(num_samples=4, max_len=16, min_len=8, seed=0))
+    >>> d.values.shape, d.salient.shape
+    ((4, 16, 4), (4, 16))
+    """
+    if cfg.event_len > cfg.min_len:
+        raise ValueError(f"event_len={cfg.event_len} must be <= min_len={cfg.min_len}")
+    if cfg.num_features < 1:
+        raise ValueError(f"num_features must be >= 1, got {cfg.num_features}")
+    rng = np.random.default_rng(cfg.seed)
+    n, t_max, e = cfg.num_samples, cfg.max_len, cfg.event_len
+    lengths = _lengths(rng, n, cfg.min_len, cfg.max_len)
+    mask = np.arange(t_max)[None, :] < lengths[:, None]
+    x = cfg.noise * rng.standard_normal((n, t_max, cfg.num_features))
+    label = (rng.random(n) < cfg.positive_fraction).astype(np.int64)
+    start = (rng.random(n) * (lengths - e + 1)).astype(np.int64)  # uniform in [0, L - E]
+    steps = start[:, None] + np.arange(e)[None, :]  # [N, E]
+    pos = np.flatnonzero(label == 1)
+    x[pos[:, None], steps[pos]] += signal_pattern(e, cfg.num_features, cfg.amplitude)
+    distractor = (label == 0) & (rng.random(n) < cfg.distractor_prob)
+    neg = np.flatnonzero(distractor)
+    shapes = distractor_patterns(e, cfg.num_features, cfg.amplitude)[rng.integers(0, 2, len(neg))]
+    x[neg[:, None], steps[neg]] += shapes
+    salient = np.zeros((n, t_max), dtype=bool)
+    salient[pos[:, None], steps[pos]] = True
+    x = np.where(mask[:, :, None], x, 0.0).astype(np.float32)
+    return SignalData(
+        values=x,
+        mask=mask,
+        lengths=lengths.astype(np.int64),
+        label=label,
+        salient=salient,
+        event_start=np.where(label == 1, start, -1),
+        distractor=distractor,
+    )
+
+
+def generate_dataset(num_samples: int = 100_000, min_len: int = 3, max_len: int = 32, seed: int = 0):
+    """The original Numerical Series Predictor API: ``(data [N, T], labels [N], masks [N, T])`` tensors.
+
+    ``labels`` are the observed next values. For family names, lengths and the oracle use
+    :func:`generate_next_value`.
+
+    >>> data, labels, masks = generate_dataset(num_samples=10, max_len=8)
+    >>> tuple(data.shape), tuple(labels.shape), masks.dtype
+    ((10, 8), (10,), torch.bool)
+    """
+    import torch
+
+    d = generate_next_value(DataConfig(num_samples=num_samples, min_len=min_len, max_len=max_len, seed=seed))
+    return (
+        torch.from_numpy(d.values).float(),
+        torch.from_numpy(d.target).float(),
+        torch.from_numpy(d.mask),
+    )

@@ -1,0 +1,124 @@
+"""Torch batches: a map-style Dataset with a padding collate, and a bucketed in-memory loader.
+
+Dimension legend: B batch, T time (trimmed to the longest sequence in the batch), D features.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..config import DataConfig
+
+
+@dataclass(frozen=True)
+class Batch:
+    """A padded batch. ``x`` is [B, T] (next value) or [B, T, D] (signal); ``mask`` True = real step."""
+
+    x: torch.Tensor
+    mask: torch.Tensor  # [B, T] bool
+    y: torch.Tensor  # [B] training target: next value (float64) or label (int64)
+    index: torch.Tensor  # [B] row of each sample in the source arrays
+
+    def to(self, device) -> Batch:
+        return replace(self, **{f.name: getattr(self, f.name).to(device) for f in fields(self)})
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+def _trim(x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    t = max(int(mask.sum(1).max()), 1) if len(mask) else 1
+    return x[:, :t], mask[:, :t]
+
+
+class SequenceDataset(Dataset):
+    """Map-style dataset over padded arrays; pair it with :func:`collate_padded` in a DataLoader."""
+
+    def __init__(self, values, mask, y):
+        self.x = torch.as_tensor(np.asarray(values))
+        self.mask = torch.as_tensor(np.asarray(mask, dtype=bool))
+        self.y = torch.as_tensor(np.asarray(y))
+        if not (len(self.x) == len(self.mask) == len(self.y)):
+            raise ValueError(f"lengths differ: values {len(self.x)}, mask {len(self.mask)}, y {len(self.y)}")
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def __getitem__(self, i: int):
+        return self.x[i], self.mask[i], self.y[i], i
+
+
+def collate_padded(items) -> Batch:
+    """Stack dataset items into a Batch trimmed to the longest sequence."""
+    x, mask, y, index = zip(*items, strict=True)
+    xs, masks = _trim(torch.stack(x), torch.stack(mask))
+    return Batch(xs, masks, torch.stack(y), torch.as_tensor(index))
+
+
+class BucketLoader:
+    """Yields Batches whose sequences share one length (no padding work), in a seeded random order.
+
+    Rows are grouped by length, chunked into batches of at most ``batch_size``, and the batch order is
+    shuffled per epoch from ``(seed, epoch)`` so a resumed run sees the same batches. ``rank``/``world``
+    give each process of a distributed run its own share of the batches.
+    """
+
+    def __init__(self, values, mask, y, batch_size: int = 256, shuffle: bool = True, seed: int = 0,
+                 bucket: bool = True, rank: int = 0, world: int = 1):
+        self.dataset = SequenceDataset(values, mask, y)
+        self.lengths = self.dataset.mask.sum(1).numpy()
+        self.batch_size, self.shuffle, self.seed, self.bucket = batch_size, shuffle, seed, bucket
+        self.rank, self.world, self.epoch = rank, world, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _batches(self) -> list[np.ndarray]:
+        rng = np.random.default_rng((self.seed, self.epoch))
+        n = len(self.dataset)
+        order = rng.permutation(n) if self.shuffle else np.arange(n)
+        groups = [order[self.lengths[order] == k] for k in np.unique(self.lengths)] if self.bucket else [order]
+        batches = [g[i : i + self.batch_size] for g in groups for i in range(0, len(g), self.batch_size)]
+        if self.shuffle:
+            batches = [batches[i] for i in rng.permutation(len(batches))]
+        return batches[self.rank :: self.world]
+
+    def __len__(self) -> int:
+        return len(self._batches())
+
+    def __iter__(self):
+        d = self.dataset
+        for rows in self._batches():
+            idx = torch.from_numpy(rows)
+            x, mask = _trim(d.x[idx], d.mask[idx])
+            yield Batch(x, mask, d.y[idx], idx)
+
+
+class NextValueStream:
+    """Fresh generated next-value data every epoch (seeded by ``(cfg.seed, epoch)``), bucketed.
+
+    Training against the noise-free ``oracle`` (``use_oracle=True``) teaches noisy families the
+    clean continuation, which is also the best predictor of the noisy observation.
+    """
+
+    def __init__(self, cfg: DataConfig, batch_size: int = 256, use_oracle: bool = True):
+        self.cfg, self.batch_size, self.use_oracle, self.epoch = cfg, batch_size, use_oracle, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return -(-self.cfg.num_samples // self.batch_size)
+
+    def __iter__(self):
+        from .generate import generate_next_value
+
+        cfg = replace(self.cfg, seed=int(np.random.SeedSequence((self.cfg.seed, self.epoch)).generate_state(1)[0]))
+        d = generate_next_value(cfg)
+        y = d.oracle if self.use_oracle else d.target
+        loader = BucketLoader(d.values, d.mask, y, self.batch_size, shuffle=True, seed=cfg.seed)
+        yield from loader
