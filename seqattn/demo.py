@@ -27,7 +27,7 @@ def write_datasets(data_dir=DATA_DIR, fast: bool | None = None):
     return nv, sig, paths
 
 
-def dataset_summary(nv) -> "pd.DataFrame":  # noqa: F821
+def dataset_summary(nv) -> pd.DataFrame:  # noqa: F821
     """Per-family statistics of next-value data: count, lengths, value range, noise (target − oracle)."""
     import numpy as np
     import pandas as pd

@@ -1,0 +1,61 @@
+"""Pieces shared by several models: learned-query attention pooling and the next-value head.
+
+Dimension legend: B batch, T time, H hidden size, K candidate rules.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from ..masks import masked_softmax
+from . import structural
+
+
+class QueryPooling(nn.Module):
+    """Attention pooling with a learned query: scores = K·q / √H, softmax over valid steps.
+
+    Returns ``(context [B, H], attention [B, T])``.
+    """
+
+    def __init__(self, hidden_size: int):
+        super().__init__()
+        self.query = nn.Parameter(torch.randn(hidden_size) / math.sqrt(hidden_size))
+        self.key = nn.Linear(hidden_size, hidden_size)
+        self.value = nn.Linear(hidden_size, hidden_size)
+
+    def forward(self, h: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        scores = self.key(h) @ self.query / math.sqrt(h.shape[-1])  # (B, T)
+        attention = masked_softmax(scores, mask)
+        context = torch.einsum("bt,bth->bh", attention, self.value(h))
+        return context, attention
+
+
+class NextValueHead(nn.Module):
+    """Mixes the closed-form candidate forecasts with weights chosen from the encoder's context.
+
+    prediction = last + scale · (Σ_k softmax(gate)_k · candidate_k + correction), |correction| ≤ 0.5
+    """
+
+    def __init__(self, hidden_size: int, mlp_size: int = 128):
+        super().__init__()
+        self.pool = QueryPooling(hidden_size)
+        self.mlp = nn.Sequential(
+            nn.Linear(2 * hidden_size + structural.NUM_CANDIDATE_FEATURES, mlp_size), nn.GELU(),
+            nn.Linear(mlp_size, mlp_size), nn.GELU(),
+            nn.Linear(mlp_size, structural.K + 1),
+        )
+
+    def forward(self, h: torch.Tensor, mask: torch.Tensor, z: torch.Tensor, last: torch.Tensor,
+                scale: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        context, attention = self.pool(h, mask)
+        lengths = mask.sum(1)
+        h_last = h.gather(1, (lengths - 1).clamp(min=0).view(-1, 1, 1).expand(-1, 1, h.shape[-1])).squeeze(1)
+        cand, feats = structural.candidates(z, mask)
+        out = self.mlp(torch.cat([context, h_last, feats.to(h.dtype)], -1)).to(torch.float64)
+        gate = torch.softmax(out[:, :-1], -1)
+        correction = 0.5 * torch.tanh(out[:, -1])  # bounded: the candidates carry the prediction
+        prediction_z = (gate * cand).sum(-1) + correction
+        return last + scale * prediction_z, attention

@@ -1,0 +1,122 @@
+"""Scale-free inputs and closed-form candidate forecasts for the next-value models.
+
+Every sequence is normalised by its own last value and mean absolute step (in float64), so 2, 4, 6 and
+2000, 4000, 6000 look the same to the network. In those units the module computes K classical one-step
+forecasts — naive, last step, three-point quadratic, least-squares line and parabola, and AR(1)–AR(3)
+with intercept fitted to the sequence itself (ridge, batched) — plus each rule's in-sample error. The
+network's head mixes them and adds a bounded correction; linear, quadratic, exponential and pure or
+damped sinusoids are exact under one of the rules, so the learned part only has to choose.
+
+Dimension legend: B batch, T time, K candidate rules.
+"""
+
+from __future__ import annotations
+
+import torch
+
+CANDIDATES = ("naive", "last_step", "quadratic3", "ls_line", "ls_parabola", "ar1", "ar2", "ar3")
+K = len(CANDIDATES)
+NUM_STEP_FEATURES = 3
+NUM_CANDIDATE_FEATURES = 3 * K + 2
+_CLAMP = 64.0  # candidate forecasts are clipped to this many mean steps from the last value
+
+
+def normalise(x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Return ``(z, last, scale)``: z = (x − last) / scale on valid steps (0 on padding), float64.
+
+    ``scale`` is the mean absolute first difference (plus a tiny floor so constant sequences stay exact).
+    """
+    x = x.to(torch.float64) * mask
+    lengths = mask.sum(1)
+    last = x.gather(1, (lengths - 1).clamp(min=0).unsqueeze(1)).squeeze(1)
+    pair = mask[:, 1:] & mask[:, :-1]
+    step = (x[:, 1:] - x[:, :-1]).abs() * pair
+    scale = step.sum(1) / pair.sum(1).clamp(min=1)
+    scale = scale + 1e-9 * (last.abs() + 1.0)
+    z = (x - last.unsqueeze(1)) / scale.unsqueeze(1) * mask
+    return z, last, scale
+
+
+def step_features(z: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Per-step network input ``[B, T, 3]``: level, first difference, steps-from-the-end (0 on padding)."""
+    dz = torch.zeros_like(z)
+    dz[:, 1:] = (z[:, 1:] - z[:, :-1]) * (mask[:, 1:] & mask[:, :-1])
+    lengths = mask.sum(1, keepdim=True)
+    t = torch.arange(z.shape[1], device=z.device).unsqueeze(0)
+    from_end = ((lengths - 1 - t).clamp(min=0) / 16.0) * mask
+    return torch.stack([z / 4.0, dz, from_end.to(z.dtype)], -1)
+
+
+def _lagged(z: torch.Tensor, k: int) -> torch.Tensor:
+    """z shifted right by k steps (z_{t-k} at position t), zero-filled."""
+    return torch.nn.functional.pad(z, (k, 0))[:, : z.shape[1]]
+
+
+def _ridge_forecast(design: torch.Tensor, target: torch.Tensor, rows: torch.Tensor, next_row: torch.Tensor):
+    """Batched ridge least squares over the valid ``rows``; returns (forecast [B], rms residual [B], dof [B]).
+
+    design [B, T, P], target [B, T], rows [B, T] bool, next_row [B, P].
+    """
+    w = rows.to(design.dtype).unsqueeze(-1)
+    xw = design * w
+    p = design.shape[-1]
+    gram = xw.transpose(1, 2) @ design
+    # a ridge relative to the Gram diagonal keeps under-determined fits finite without biasing exact ones
+    ridge = 1e-9 * gram.diagonal(dim1=1, dim2=2).mean(-1, keepdim=True) + 1e-12
+    gram = gram + torch.diag_embed(ridge.expand(-1, p))
+    beta = torch.linalg.solve(gram, (xw.transpose(1, 2) @ target.unsqueeze(-1))).squeeze(-1)
+    resid = ((design @ beta.unsqueeze(-1)).squeeze(-1) - target) * rows
+    n = rows.sum(1)
+    rms = (resid.pow(2).sum(1) / n.clamp(min=1)).sqrt()
+    return (next_row * beta).sum(-1), rms, (n - p).to(design.dtype)
+
+
+def candidates(z: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Candidate forecasts ``[B, K]`` (in normalised units, relative to the last value) and the head's
+    candidate features ``[B, 3K + 2]`` (forecasts, log in-sample errors, degrees of freedom, length)."""
+    b, t = z.shape
+    lengths = mask.sum(1)
+    rows_idx = torch.arange(t, device=z.device).unsqueeze(0)
+    one = torch.ones_like(z)
+    dz = (z - _lagged(z, 1)) * (mask & _lagged(mask, 1))
+    d2 = (dz - _lagged(dz, 1)) * (mask & _lagged(mask, 2))
+    d3 = (d2 - _lagged(d2, 1)) * (mask & _lagged(mask, 3))
+
+    def at(v: torch.Tensor, back: int) -> torch.Tensor:
+        return v.gather(1, (lengths - 1 - back).clamp(min=0).unsqueeze(1)).squeeze(1)
+
+    def rms(v: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        return ((v.pow(2) * valid).sum(1) / valid.sum(1).clamp(min=1)).sqrt()
+
+    zero = torch.zeros(b, dtype=z.dtype, device=z.device)
+    valid1, valid2, valid3 = mask & _lagged(mask, 1), mask & _lagged(mask, 2), mask & _lagged(mask, 3)
+    forecasts = [zero, at(dz, 0), 2 * at(dz, 0) - at(dz, 1)]
+    errors = [rms(dz, valid1), rms(d2, valid2), rms(d3, valid3)]
+    dofs = [(valid1.sum(1)).to(z.dtype), (valid2.sum(1)).to(z.dtype), (valid3.sum(1)).to(z.dtype)]
+
+    # least-squares polynomials in time, centred on the next step for conditioning
+    tau = ((rows_idx - lengths.unsqueeze(1)).to(z.dtype)) / 8.0
+    for degree in (1, 2):
+        design = torch.stack([tau**k for k in range(degree + 1)], -1)
+        next_row = torch.zeros(b, degree + 1, dtype=z.dtype, device=z.device)
+        next_row[:, 0] = 1.0  # tau = 0 at the next step
+        f, e, d = _ridge_forecast(design, z, mask, next_row)
+        forecasts.append(f), errors.append(e), dofs.append(d)
+
+    # AR(p) with intercept fitted to the sequence itself
+    for p in (1, 2, 3):
+        lags = [_lagged(z, k) for k in range(1, p + 1)]
+        design = torch.stack([*lags, one], -1)
+        rows = mask & _lagged(mask, p)
+        next_row = torch.stack([at(z, k) for k in range(p)] + [torch.ones_like(zero)], -1)
+        f, e, d = _ridge_forecast(design, z, rows, next_row)
+        forecasts.append(f), errors.append(e), dofs.append(d)
+
+    cand = torch.stack(forecasts, -1).clamp(-_CLAMP, _CLAMP)
+    err = torch.stack(errors, -1)
+    dof = torch.stack(dofs, -1)
+    feats = torch.cat(
+        [cand / 8.0, torch.log(err + 1e-6) / 8.0, dof.clamp(-4, 32) / 16.0,
+         (lengths.to(z.dtype) / 16.0).unsqueeze(1), torch.log(lengths.to(z.dtype)).unsqueeze(1)], -1
+    )
+    return cand, feats

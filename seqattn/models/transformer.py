@@ -1,0 +1,136 @@
+"""Transformer encoder variant for both tasks.
+
+Dimension legend: B batch, T time, D features, E model width, H heads, L layers.
+
+Sin/cos or learned positional encoding, multi-head self-attention written out so every head's weights
+are returned, post-norm Add&Norm blocks (attention, then a feed-forward net), an optional causal mask,
+then learned-query pooling: logits for ``classify``, or the candidate-mixing head for ``next-value``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..masks import check_mask, masked_softmax
+from . import structural
+from .heads import NextValueHead, QueryPooling
+from .output import SeqOutput
+
+
+@dataclass(frozen=True)
+class TransformerConfig:
+    task: str = "classify"  # "classify" or "next-value"
+    num_features: int = 4  # D (1 for next value)
+    d_model: int = 64
+    num_heads: int = 4
+    num_layers: int = 2
+    dim_feedforward: int = 128  # set explicitly: PyTorch's default 2048 is 5x slower here
+    dropout: float = 0.1
+    positional: str = "sincos"  # "sincos" or "learned"
+    causal: bool = False  # each step attends only to itself and earlier steps
+    max_len: int = 64
+
+
+def sincos_encoding(max_len: int, d_model: int) -> torch.Tensor:
+    """The fixed sinusoidal position table ``[max_len, d_model]`` of Vaswani et al."""
+    position = torch.arange(max_len).unsqueeze(1)
+    div = torch.exp(torch.arange(0, d_model, 2) * (-math.log(10000.0) / d_model))
+    pe = torch.zeros(max_len, d_model)
+    pe[:, 0::2] = torch.sin(position * div)
+    pe[:, 1::2] = torch.cos(position * div)[:, : d_model // 2]
+    return pe
+
+
+class EncoderLayer(nn.Module):
+    """Multi-head self-attention and a feed-forward net, each followed by Add & LayerNorm."""
+
+    def __init__(self, c: TransformerConfig):
+        super().__init__()
+        if c.d_model % c.num_heads:
+            raise ValueError(f"d_model={c.d_model} must be divisible by num_heads={c.num_heads}")
+        self.h, self.dk = c.num_heads, c.d_model // c.num_heads
+        self.qkv = nn.Linear(c.d_model, 3 * c.d_model)
+        self.out = nn.Linear(c.d_model, c.d_model)
+        self.ffn = nn.Sequential(nn.Linear(c.d_model, c.dim_feedforward), nn.GELU(),
+                                 nn.Dropout(c.dropout), nn.Linear(c.dim_feedforward, c.d_model))
+        self.norm1, self.norm2 = nn.LayerNorm(c.d_model), nn.LayerNorm(c.d_model)
+        self.drop = nn.Dropout(c.dropout)
+
+    def forward(self, x: torch.Tensor, allowed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        b, t, e = x.shape
+        q, k, v = self.qkv(x).view(b, t, 3, self.h, self.dk).permute(2, 0, 3, 1, 4)  # each (B, H, T, dk)
+        scores = q @ k.transpose(-1, -2) / math.sqrt(self.dk)  # (B, H, T, T)
+        attention = masked_softmax(scores, allowed)
+        mixed = (attention @ v).transpose(1, 2).reshape(b, t, e)
+        x = self.norm1(x + self.drop(self.out(mixed)))
+        x = self.norm2(x + self.drop(self.ffn(x)))
+        return x, attention
+
+
+class SeqTransformer(nn.Module):
+    """Transformer encoder; ``forward(x, mask)`` → SeqOutput with ``head_attention [B, L, H, T, T]``.
+
+    >>> model = SeqTransformer(TransformerConfig(num_features=2, d_model=8, num_heads=2, max_len=12))
+    >>> out = model(torch.randn(3, 12, 2))
+    >>> tuple(out.prediction.shape), tuple(out.head_attention.shape)
+    ((3, 2), (3, 2, 2, 12, 12))
+    """
+
+    def __init__(self, config: TransformerConfig = TransformerConfig()):
+        super().__init__()
+        if config.task not in ("classify", "next-value"):
+            raise ValueError(f"task must be 'classify' or 'next-value', got {config.task!r}")
+        if config.positional not in ("sincos", "learned"):
+            raise ValueError(f"positional must be 'sincos' or 'learned', got {config.positional!r}")
+        self.config, self.task = config, config.task
+        width = structural.NUM_STEP_FEATURES if config.task == "next-value" else config.num_features
+        self.embed = nn.Linear(width, config.d_model)
+        if config.positional == "learned":
+            self.position = nn.Parameter(torch.randn(config.max_len, config.d_model) * 0.02)
+        else:
+            self.register_buffer("position", sincos_encoding(config.max_len, config.d_model), persistent=False)
+        self.layers = nn.ModuleList(EncoderLayer(config) for _ in range(config.num_layers))
+        if config.task == "next-value":
+            self.head = NextValueHead(config.d_model)
+        else:
+            self.pool = QueryPooling(config.d_model)
+            self.classifier = nn.Linear(config.d_model, 2)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> SeqOutput:
+        c = self.config
+        if c.task == "next-value" and x.dim() == 3:
+            x = x[..., 0]
+        if c.task == "classify" and x.dim() == 2:
+            x = x.unsqueeze(-1)
+        if c.task == "classify" and x.shape[-1] != c.num_features:
+            raise ValueError(f"model expects {c.num_features} features, got {x.shape[-1]}")
+        mask = check_mask(x, mask)
+        t = x.shape[1]
+        if t > c.max_len:
+            raise ValueError(f"sequence has {t} steps; the model supports at most {c.max_len}")
+        dtype = self.embed.weight.dtype
+        if c.task == "next-value":
+            z, last, scale = structural.normalise(x, mask)
+            inputs = structural.step_features(z, mask).to(dtype)
+        else:
+            inputs = x.to(dtype) * mask.unsqueeze(-1)
+        h = self.embed(inputs) + self.position[:t]
+        allowed = mask[:, None, None, :]  # (B, 1, 1, T): keys that exist
+        if c.causal:
+            allowed = allowed & torch.ones(t, t, dtype=torch.bool, device=x.device).tril()
+        maps = []
+        for layer in self.layers:
+            h, attention = layer(h, allowed)
+            maps.append(attention)
+        head_attention = torch.stack(maps, 1) * mask[:, None, None, :, None]  # rows of padded queries → 0
+        h = h * mask.unsqueeze(-1)
+        if c.task == "next-value":
+            prediction, attention = self.head(h, mask, z, last, scale)
+        else:
+            context, attention = self.pool(h, mask)
+            prediction = self.classifier(context)
+        return SeqOutput(prediction, attention, mask, head_attention)

@@ -1,0 +1,214 @@
+"""A readable training loop: ``train_model(model, train_loader, val_loader, config) -> (model, history)``.
+
+The loop knows nothing about the model beyond the SeqOutput contract and the task's loss. In order:
+forward (bf16 autocast on CUDA) → backward → clip → step → schedule → log → validate under no_grad →
+save on best → early stop on patience. Ctrl-C ends training cleanly and still returns the history.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .checkpoint import read_checkpoint, save_checkpoint
+from .config import config_to_dict
+from .models import structural
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    epochs: int = 20
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    grad_clip: float = 1.0  # max global grad norm
+    schedule: str = "cosine"  # "cosine", "onecycle" or "constant"
+    warmup_fraction: float = 0.05  # of all steps (cosine); OneCycle uses pct_start
+    label_smoothing: float = 0.05  # classification only
+    huber_beta: float = 0.05  # next value: smooth-L1 knee, in units of the sequence's mean step
+    patience: int = 5  # epochs without improvement before stopping
+    seed: int = 0
+    checkpoint: str | None = None  # where the best checkpoint is written (atomically)
+    resume: str | None = None  # a training checkpoint to continue from
+    device: str = "auto"  # "auto", "cpu", "cuda"
+    progress: bool = True  # tqdm bars on stderr
+
+
+class NonFiniteLossError(RuntimeError):
+    """The loss became NaN or infinite: training stopped before writing a broken checkpoint."""
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and CUDA)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def task_loss(task: str, output, batch, cfg: TrainConfig, train: bool = True) -> torch.Tensor:
+    """The training loss: smooth-L1 in units of each sequence's mean step (next value), or
+    cross-entropy with label smoothing (classify)."""
+    if task == "next-value":
+        _, _, scale = structural.normalise(batch.x, batch.mask)
+        err = (output.prediction - batch.y.to(torch.float64)) / scale
+        return F.smooth_l1_loss(err.clamp(-1e3, 1e3), torch.zeros_like(err), beta=cfg.huber_beta).float()
+    smoothing = cfg.label_smoothing if train else 0.0
+    return F.cross_entropy(output.prediction.float(), batch.y.long(), label_smoothing=smoothing)
+
+
+def _batch_metric(task: str, output, batch) -> tuple[float, int]:
+    """Sum of the validation metric over the batch: |error| / mean step, or correct predictions."""
+    if task == "next-value":
+        _, _, scale = structural.normalise(batch.x, batch.mask)
+        return float(((output.prediction - batch.y.to(torch.float64)).abs() / scale).sum()), len(batch)
+    return float((output.prediction.argmax(-1) == batch.y).sum()), len(batch)
+
+
+@torch.no_grad()
+def validate(model: nn.Module, loader: Iterable, task: str, cfg: TrainConfig, device) -> dict:
+    """Mean loss and metric over a loader (``val_mae_scaled`` for next value, ``val_accuracy``)."""
+    was_training = model.training
+    model.eval()
+    loss_sum, metric_sum, n = 0.0, 0.0, 0
+    for batch in loader:
+        batch = batch.to(device)
+        output = model(batch.x, batch.mask)
+        loss_sum += float(task_loss(task, output, batch, cfg, train=False)) * len(batch)
+        m, k = _batch_metric(task, output, batch)
+        metric_sum, n = metric_sum + m, n + k
+    model.train(was_training)
+    name = "val_mae_scaled" if task == "next-value" else "val_accuracy"
+    return {"val_loss": loss_sum / max(n, 1), name: metric_sum / max(n, 1)}
+
+
+def _scheduler(optimizer, cfg: TrainConfig, total_steps: int):
+    if cfg.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, cfg.lr, total_steps=max(total_steps, 1))
+    if cfg.schedule == "cosine":
+        warmup = max(1, int(cfg.warmup_fraction * total_steps))
+
+        def factor(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / warmup
+            progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
+            return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress))
+
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    if cfg.schedule == "constant":
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
+    raise ValueError(f"unknown schedule {cfg.schedule!r}; choose from cosine, onecycle, constant")
+
+
+def _improved(task: str, value: float, best: float | None) -> bool:
+    if best is None:
+        return True
+    return value < best if task == "next-value" else value > best
+
+
+def train_model(model: nn.Module, train_loader, val_loader, config: TrainConfig = TrainConfig(),
+                callbacks: Iterable[Callable[[dict], None]] = ()):
+    """Train ``model``; returns ``(model, history)`` with the best validation weights loaded.
+
+    Args:
+        model: any seqattn model (its ``task`` picks the loss).
+        train_loader / val_loader: iterables of :class:`seqattn.data.loaders.Batch`; a ``set_epoch``
+            method, when present, is called each epoch (fresh, reproducible shuffles).
+        config: :class:`TrainConfig`.
+        callbacks: called with each epoch's history row (a dict) after validation.
+
+    Returns:
+        The model (best weights, eval mode) and a pandas DataFrame, one row per epoch.
+
+    Raises:
+        NonFiniteLossError: the loss became NaN/inf (nothing broken is written).
+    """
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    task, cfg = model.task, config
+    set_seed(cfg.seed)
+    device = resolve_device(cfg.device)
+    model.to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = len(train_loader)
+    scheduler = _scheduler(optimizer, cfg, cfg.epochs * steps_per_epoch)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+    history: list[dict] = []
+    best, best_state, start_epoch, stale = None, None, 0, 0
+    if cfg.resume:
+        ckpt = read_checkpoint(cfg.resume, task=task)
+        if "optimizer" not in ckpt:
+            raise ValueError(f"{cfg.resume}: holds weights only, not a training state to resume")
+        model.load_state_dict(ckpt["last_state"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        scheduler.load_state_dict(ckpt["scheduler"])
+        start_epoch, best, stale = ckpt["epoch"] + 1, ckpt["best_metric"], ckpt["stale"]
+        history = pd.DataFrame(ckpt["history"]).to_dict("records")
+        best_state = {k: v.to(device) for k, v in ckpt["state_dict"].items()}
+        torch.set_rng_state(ckpt["rng"])
+    metric_name = "val_mae_scaled" if task == "next-value" else "val_accuracy"
+    try:
+        for epoch in range(start_epoch, cfg.epochs):
+            for loader in (train_loader, val_loader):
+                if hasattr(loader, "set_epoch"):
+                    loader.set_epoch(epoch)
+            model.train()
+            t0, loss_sum, n = time.perf_counter(), torch.zeros((), device=device), 0
+            bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, disable=not cfg.progress)
+            for batch in bar:
+                batch = batch.to(device)
+                with autocast:
+                    output = model(batch.x, batch.mask)
+                    loss = task_loss(task, output, batch, cfg)
+                if not torch.isfinite(loss):
+                    raise NonFiniteLossError(
+                        f"loss became {float(loss.detach())} at epoch {epoch + 1}; lower the learning rate "
+                        f"(lr={cfg.lr}) or check the data for extreme values"
+                    )
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                optimizer.step()
+                scheduler.step()
+                loss_sum += loss.detach() * len(batch)
+                n += len(batch)
+            row = {"epoch": epoch + 1, "train_loss": float(loss_sum) / max(n, 1), "lr": scheduler.get_last_lr()[0]}
+            row.update(validate(model, val_loader, task, cfg, device))
+            row["seconds"] = time.perf_counter() - t0
+            history.append(row)
+            if _improved(task, row[metric_name], best):
+                best, stale = row[metric_name], 0
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            else:
+                stale += 1
+            if cfg.checkpoint:
+                save_checkpoint(
+                    model, cfg.checkpoint, train_config=config_to_dict(replace(cfg, resume=None)),
+                    optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(), epoch=epoch,
+                    best_metric=best, stale=stale, state_dict=best_state, last_state=model.state_dict(),
+                    rng=torch.get_rng_state(),
+                    history=pd.DataFrame(history).to_dict("list"),
+                    metrics={metric_name: best},
+                )
+            for callback in callbacks:
+                callback(row)
+            if stale >= cfg.patience:
+                break
+    except KeyboardInterrupt:
+        pass  # stop cleanly: the best weights so far and the history are still returned
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return model.eval(), pd.DataFrame(history)

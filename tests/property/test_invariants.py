@@ -1,0 +1,57 @@
+"""Hypothesis over random lengths, batch sizes and padding: the contract every model keeps."""
+
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from seqattn.masks import valid_mask
+from tests.conftest import TINY, model_input, tiny_model
+
+MODELS = {key: tiny_model(*key) for key in TINY}
+KEYS = st.sampled_from(sorted(MODELS))
+
+
+@settings(max_examples=40, deadline=None)
+@given(key=KEYS, lengths=st.lists(st.integers(1, 16), min_size=1, max_size=6), extra=st.integers(1, 8),
+       seed=st.integers(0, 10_000))
+def test_extra_padding_never_changes_a_prediction(key, lengths, extra, seed):
+    model, task = MODELS[key], key[1]
+    t = max(lengths)
+    x = model_input(task, len(lengths), t, seed)
+    mask = valid_mask(torch.tensor(lengths), t)
+    x = x * (mask if x.dim() == 2 else mask.unsqueeze(-1))
+    pad = torch.zeros(len(lengths), extra, *x.shape[2:], dtype=x.dtype)
+    garbage = torch.randn_like(pad) * 100  # whatever sits in padded slots must not matter
+    a = model(x, mask)
+    b = model(torch.cat([x, pad], 1), valid_mask(torch.tensor(lengths), t + extra))
+    c = model(torch.cat([x, garbage], 1), valid_mask(torch.tensor(lengths), t + extra))
+    for other in (b, c):
+        torch.testing.assert_close(other.prediction, a.prediction, rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(other.attention[:, :t], a.attention, rtol=1e-4, atol=1e-6)
+        assert torch.all(other.attention[:, t:] == 0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(key=KEYS, lengths=st.lists(st.integers(1, 20), min_size=1, max_size=8), seed=st.integers(0, 10_000))
+def test_attention_sums_to_one_over_valid_steps_and_is_zero_on_padding(key, lengths, seed):
+    model, task = MODELS[key], key[1]
+    t = max(lengths)
+    mask = valid_mask(torch.tensor(lengths), t)
+    out = model(model_input(task, len(lengths), t, seed), mask)
+    assert torch.all(out.attention[~mask] == 0)
+    assert torch.all(out.attention >= 0)
+    torch.testing.assert_close(out.attention.sum(1), torch.ones(len(lengths), dtype=out.attention.dtype))
+
+
+@settings(max_examples=30, deadline=None)
+@given(lengths=st.lists(st.integers(1, 16), min_size=2, max_size=6), seed=st.integers(0, 10_000))
+def test_packed_and_unpacked_lstm_paths_agree(lengths, seed):
+    """The packed path (ragged batch) and one sequence at a time (no packing) give the same answer."""
+    model = MODELS[("lstm", "next-value")]
+    t = max(lengths)
+    x = model_input("next-value", len(lengths), t, seed)
+    batch = model(x, valid_mask(torch.tensor(lengths), t))
+    for i, n in enumerate(lengths):
+        alone = model(x[i : i + 1, :n])
+        torch.testing.assert_close(alone.prediction, batch.prediction[i : i + 1], rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(alone.attention[0], batch.attention[i, :n], rtol=1e-4, atol=1e-6)
