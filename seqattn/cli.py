@@ -1,15 +1,19 @@
 """The ``seqattn`` command line: one subcommand per stage, each a thin wrapper over a library function.
 
 Bad input exits with status 2 and one line on stderr (no traceback). Imports are deferred to the
-subcommand that needs them so ``seqattn predict`` loads nothing but torch and the model.
+subcommand that needs them, so ``seqattn predict`` loads nothing but torch and the model.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import re
 import sys
 
 EXIT_BAD_INPUT = 2
+# argparse takes "-1e3" or "-inf" for an option; numbers like these are values here
+_NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE)
 
 
 class UsageError(Exception):
@@ -17,8 +21,184 @@ class UsageError(Exception):
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = _NEGATIVE_NUMBER
+
     def error(self, message: str):  # one line, not argparse's usage block
         raise UsageError(f"{self.prog}: {message}")
+
+
+def _model_file(path, task: str):
+    from .api import load_pretrained
+    from .checkpoint import load_model
+
+    if path is None:
+        return load_pretrained("next-value" if task == "next-value" else "signal")
+    return load_model(path, task=task)
+
+
+def _write_lines(lines) -> None:
+    out = sys.stdout
+    chunk = []
+    for line in lines:
+        chunk.append(line)
+        if len(chunk) >= 2048:
+            out.write("\n".join(chunk) + "\n")
+            chunk = []
+    if chunk:
+        out.write("\n".join(chunk) + "\n")
+
+
+def _rounded(values, digits: int = 6) -> list[float]:
+    return [round(float(v), digits) for v in values]
+
+
+def _json_id(value):
+    return value.item() if hasattr(value, "item") else value
+
+
+def _read_csv_for(model, path, require=None):
+    from .data.io import read_long
+
+    d = read_long(path, max_len=model.config.max_len, require=require)
+    want = model.config.num_features
+    if len(d.features) != want:
+        raise UsageError(
+            f"{path}: the model takes {want} feature column(s) but the file has {len(d.features)} "
+            f"({', '.join(d.features)})"
+        )
+    return d
+
+
+def _cmd_predict(args) -> int:
+    model = _model_file(args.weights, "next-value")
+    if args.csv:
+        if args.values:
+            raise UsageError("give either values or --csv, not both")
+        import numpy as np
+
+        from .metrics import predict_arrays
+
+        d = _read_csv_for(model, args.csv)
+        if d.lengths.min() < 2:
+            k = int(np.argmin(d.lengths))
+            raise UsageError(f"{args.csv}: sequence_id={d.ids[k]!r} has {d.lengths[k]} value; need at least 2")
+        prediction, attention = predict_arrays(model, d.values, d.mask)
+        if args.json:
+            _write_lines(
+                json.dumps({"sequence_id": _json_id(i), "prediction": float(p),
+                            "attention": _rounded(a[:n])})
+                for i, p, a, n in zip(d.ids, prediction, attention, d.lengths, strict=True)
+            )
+        else:
+            _write_lines(f"{i}\t{p:.6g}" for i, p in zip(d.ids, prediction, strict=True))
+        return 0
+    if not args.values:
+        raise UsageError("give the sequence's values (e.g. seqattn predict 2 4 6 8 10) or --csv FILE")
+    from .api import predict_next
+
+    p = predict_next(args.values, model)
+    if args.json:
+        print(json.dumps({"prediction": p.prediction, "attention": _rounded(p.attention)}))
+    else:
+        print(f"Predicted next value: {p.prediction:.4f}")
+        for t, (v, w) in enumerate(zip(args.values, p.attention, strict=True)):
+            print(f"t={t} value={float(v):g} weight={w:.4f}")
+    return 0
+
+
+def _cmd_infer(args) -> int:
+    import numpy as np
+
+    model = _model_file(args.ckpt, "classify")
+    if args.topk < 1:
+        raise UsageError(f"--topk must be >= 1, got {args.topk}")
+    if args.csv:
+        from .metrics import predict_arrays
+
+        d = _read_csv_for(model, args.csv)
+        probability, attention = predict_arrays(model, d.values, d.mask)
+
+        def record(i, p, a, n):
+            top = np.argsort(-a[:n], kind="stable")[: args.topk]
+            return {"sequence_id": _json_id(i), "probability": float(p),
+                    "top": [{"t": int(t), "weight": round(float(a[t]), 6)} for t in top],
+                    "attention": _rounded(a[:n])}
+
+        records = (record(*row) for row in zip(d.ids, probability, attention, d.lengths, strict=True))
+        if args.json:
+            _write_lines(json.dumps(r) for r in records)
+        else:
+            _write_lines(f"{r['sequence_id']}\tP(class=1) = {r['probability']:.4f}\ttop: "
+                         + " ".join(f"t={s['t']:02d}:{s['weight']:.3f}" for s in r["top"]) for r in records)
+        return 0
+    if not args.values:
+        raise UsageError("give --values V ... (a univariate sequence) or --csv FILE")
+    if model.config.num_features != 1:
+        raise UsageError(
+            f"this classifier takes {model.config.num_features} features per step; --values gives one: "
+            f"pass multi-feature input with --csv"
+        )
+    from .api import check_values, detect
+
+    r = detect(check_values(args.values, model.config.max_len), model)
+    top = r.top(args.topk)
+    if args.json:
+        print(json.dumps({"probability": r.prediction, "top": [{"t": t, "weight": round(w, 6)} for t, w in top],
+                          "attention": _rounded(r.attention)}))
+    else:
+        print(f"P(class=1) = {r.prediction:.2f}")
+        for t, w in top:
+            print(f"t={t:02d} weight={w:.2f}")
+    return 0
+
+
+def _cmd_evaluate(args) -> int:
+    from .checkpoint import load_model, read_checkpoint
+
+    task = read_checkpoint(args.ckpt)["task"]
+    model = load_model(args.ckpt)
+    from .metrics import evaluate
+
+    if args.csv:
+        data = _read_csv_for(model, args.csv, require="target" if task == "next-value" else "label")
+    else:
+        from .config import DataConfig, SignalConfig
+        from .data import generate_next_value, generate_signal
+
+        if task == "next-value":
+            data = generate_next_value(DataConfig(num_samples=args.num_samples, min_len=4,
+                                                  max_len=model.config.max_len, seed=args.seed))
+        else:
+            data = generate_signal(SignalConfig(num_samples=args.num_samples, num_features=model.config.num_features,
+                                                max_len=model.config.max_len, seed=args.seed))
+    table = evaluate(model, data)
+    if task == "next-value":
+        row = table.loc["all"]
+        result = {"mae": row.model_mae, "rmse": row.model_rmse, "n": int(row.n),
+                  "naive_mae": row.naive_mae, "naive_rmse": row.naive_rmse,
+                  "linear_mae": row.linear_mae, "linear_rmse": row.linear_rmse}
+        if len(table) > 1:
+            result["per_family"] = {f: {"mae": r.model_mae, "rmse": r.model_rmse, "n": int(r.n)}
+                                    for f, r in table.drop(index="all").iterrows()}
+    else:
+        result = {k: (int(v) if k == "n" else float(v)) for k, v in table.iloc[0].items()}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for k, v in result.items():
+            if k != "per_family":
+                print(f"{k}: {v:.6g}" if isinstance(v, float) else f"{k}: {v}")
+        for f, r in result.get("per_family", {}).items():
+            print(f"  {f}: mae={r['mae']:.6g} rmse={r['rmse']:.6g} n={r['n']}")
+    return 0
+
+
+def _cmd_train(args) -> int:
+    from .training_cli import run_train
+
+    return run_train(args)
 
 
 def _cmd_generate(args) -> int:
@@ -49,15 +229,58 @@ def _cmd_demo(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="seqattn", description="Sequence models that return, and check, which steps mattered.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    g = sub.add_parser("generate", help="write generated data in the long format (.csv/.parquet)")
-    g.add_argument("--task", choices=["next-value", "classify"], default="next-value", help="which data set")
-    g.add_argument("--num-samples", type=int, default=10_000, help="number of sequences (DataConfig.num_samples)")
-    g.add_argument("--max-len", type=int, default=32, help="longest next-value sequence (DataConfig.max_len)")
-    g.add_argument("--seed", type=int, default=0, help="random seed")
-    g.add_argument("--out", required=True, help="output path, .csv or .parquet")
-    g.set_defaults(func=_cmd_generate)
-    d = sub.add_parser("demo", help="show the product end to end")
-    d.set_defaults(func=_cmd_demo)
+
+    s = sub.add_parser("predict", help="next value of a sequence, with the attention of every step")
+    s.add_argument("values", nargs="*", help="the sequence, e.g. 2 4 6 8 10")
+    s.add_argument("--csv", help="long-format .csv/.parquet: predict every sequence (JSON Lines with --json)")
+    s.add_argument("--weights", help="a model file from `seqattn train --out` (default: the shipped weights)")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.set_defaults(func=_cmd_predict)
+
+    s = sub.add_parser("infer", help="P(class=1) of a sequence and its top-k influential steps")
+    s.add_argument("--ckpt", help="a classify model file (default: the shipped signal classifier)")
+    s.add_argument("--values", nargs="+", help="a univariate sequence (multi-feature input: --csv)")
+    s.add_argument("--csv", help="long-format .csv/.parquet: score every sequence")
+    s.add_argument("--topk", type=int, default=3, help="how many top-attention steps to list (default 3)")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.set_defaults(func=_cmd_infer)
+
+    s = sub.add_parser("evaluate", help="metrics of a model file on a labelled CSV or fresh generated data")
+    s.add_argument("--ckpt", required=True, help="a model file (either task)")
+    s.add_argument("--csv", help="long-format file with `target` (next value) or `label` (classify)")
+    s.add_argument("--num-samples", type=int, default=10_000, help="size of the generated test set")
+    s.add_argument("--seed", type=int, default=2024, help="seed of the generated test set")
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.set_defaults(func=_cmd_evaluate)
+
+    s = sub.add_parser("train", help="train a model on generated data or a long-format CSV")
+    s.add_argument("--task", required=True, choices=["next-value", "classify"], help="what to learn")
+    s.add_argument("--model", choices=["lstm", "pooling", "transformer"],
+                   help="architecture (default: lstm for next-value, pooling for classify)")
+    s.add_argument("--csv", help="training data: long format with `target` (next-value) or `label` (classify)")
+    s.add_argument("--epochs", type=int, help="TrainConfig.epochs (default: the task's recipe)")
+    s.add_argument("--lr", type=float, help="TrainConfig.lr (default: the task's recipe)")
+    s.add_argument("--batch-size", type=int, default=256, help="sequences per batch")
+    s.add_argument("--num-samples", type=int, help="generated sequences per epoch (no --csv)")
+    s.add_argument("--val-fraction", type=float, default=0.1, help="share of sequences held out for validation")
+    s.add_argument("--seed", type=int, default=0, help="TrainConfig.seed: same seed, same numbers")
+    s.add_argument("--out", default="model.pt", help="model file to write (atomically; also the resume state)")
+    s.add_argument("--resume", action="store_true", help="continue from the training state in --out")
+    s.add_argument("--fast", action="store_true", help="tiny settings (same as SEQATTN_FAST=1)")
+    s.add_argument("--dry-run", action="store_true", help="check data and settings, build the model, write nothing")
+    s.add_argument("--no-progress", action="store_true", help="no progress bars")
+    s.set_defaults(func=_cmd_train)
+
+    s = sub.add_parser("generate", help="write generated data in the long format (.csv/.parquet)")
+    s.add_argument("--task", choices=["next-value", "classify"], default="next-value", help="which data set")
+    s.add_argument("--num-samples", type=int, default=10_000, help="number of sequences (DataConfig.num_samples)")
+    s.add_argument("--max-len", type=int, default=32, help="longest next-value sequence (DataConfig.max_len)")
+    s.add_argument("--seed", type=int, default=0, help="random seed")
+    s.add_argument("--out", required=True, help="output path, .csv or .parquet")
+    s.set_defaults(func=_cmd_generate)
+
+    s = sub.add_parser("demo", help="show the product end to end")
+    s.set_defaults(func=_cmd_demo)
     return p
 
 
@@ -66,9 +289,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return args.func(args)
-    except (UsageError, ValueError, TypeError, FileNotFoundError) as e:
-        print(f"seqattn: error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", file=sys.stderr)
+    except (UsageError, ValueError, TypeError, FileNotFoundError, IsADirectoryError, PermissionError) as e:
+        message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        print(f"seqattn: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("seqattn: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `seqattn predict --csv big.csv --json | head`
+        return 0

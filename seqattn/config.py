@@ -47,7 +47,7 @@ class SignalConfig:
     event_len: int = 6  # steps covered by the planted pattern
     amplitude: float = 1.5  # peak of the planted pattern, in units of the noise std (matched filter ~95%)
     noise: float = 1.0  # Gaussian background std
-    distractor_prob: float = 0.5  # probability that a sample carries a distractor of another shape
+    distractor_prob: float = 0.5  # probability that a sample (either class) carries a distractor
     positive_fraction: float = 0.5
     seed: int = 0
 
@@ -68,6 +68,5 @@ def config_to_dict(cfg) -> dict:
 
 
 def hard_signal_config(**overrides) -> SignalConfig:
-    """The harder signal benchmark: lower amplitude and a distractor in every class-0 sample
-    (a matched filter that knows the shape reaches ~88% here, ~95% at the default)."""
+    """The harder signal benchmark: lower amplitude and a distractor in every sample."""
     return SignalConfig(**{"amplitude": 1.2, "distractor_prob": 1.0, **overrides})

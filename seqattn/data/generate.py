@@ -42,7 +42,7 @@ class SignalData:
     label: np.ndarray  # [N] int64 in {0, 1}
     salient: np.ndarray  # [N, T] bool: the planted event's steps (all False for class 0)
     event_start: np.ndarray  # [N] int64 first step of the planted event, -1 for class 0
-    distractor: np.ndarray  # [N] bool: a distractor of another shape was planted
+    distractor: np.ndarray  # [N] bool: a distractor of another shape was planted (either class)
 
     def __len__(self) -> int:
         return len(self.label)
@@ -115,8 +115,9 @@ def distractor_patterns(event_len: int, num_features: int, amplitude: float = 1.
 
 
 def generate_signal(cfg: SignalConfig = SignalConfig()) -> SignalData:
-    """Generate noisy [N, T, D] sequences; class 1 carries the planted pattern, class 0 may carry a
-    distractor. Every sample records its ground-truth salient steps.
+    """Generate noisy [N, T, D] sequences; class 1 carries the planted pattern; either class may carry
+    a distractor of another shape (never overlapping the event). Every sample records its ground-truth
+    salient steps.
 
     >>> d = generate_signal(SignalConfig(num_samples=4, max_len=16, min_len=8, seed=0))
     >>> d.values.shape, d.salient.shape
@@ -136,10 +137,22 @@ def generate_signal(cfg: SignalConfig = SignalConfig()) -> SignalData:
     steps = start[:, None] + np.arange(e)[None, :]  # [N, E]
     pos = np.flatnonzero(label == 1)
     x[pos[:, None], steps[pos]] += signal_pattern(e, cfg.num_features, cfg.amplitude)
-    distractor = (label == 0) & (rng.random(n) < cfg.distractor_prob)
-    neg = np.flatnonzero(distractor)
-    shapes = distractor_patterns(e, cfg.num_features, cfg.amplitude)[rng.integers(0, 2, len(neg))]
-    x[neg[:, None], steps[neg]] += shapes
+    # distractors go in both classes (so their presence says nothing about the label), never overlapping
+    # the event: redraw a position up to 32 times, then drop the few that still overlap
+    distractor = rng.random(n) < cfg.distractor_prob
+    d_start = np.full(n, -1, dtype=np.int64)
+    todo = np.flatnonzero(distractor)
+    for _ in range(32):
+        if not len(todo):
+            break
+        cand = (rng.random(len(todo)) * (lengths[todo] - e + 1)).astype(np.int64)
+        ok = (label[todo] == 0) | (np.abs(cand - start[todo]) >= e)
+        d_start[todo[ok]] = cand[ok]
+        todo = todo[~ok]
+    distractor &= d_start >= 0
+    rows = np.flatnonzero(distractor)
+    shapes = distractor_patterns(e, cfg.num_features, cfg.amplitude)[rng.integers(0, 2, len(rows))]
+    x[rows[:, None], d_start[rows, None] + np.arange(e)[None, :]] += shapes
     salient = np.zeros((n, t_max), dtype=bool)
     salient[pos[:, None], steps[pos]] = True
     x = np.where(mask[:, :, None], x, 0.0).astype(np.float32)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +44,13 @@ class LongData:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def subset(self, rows: np.ndarray) -> LongData:
+        """The sequences at integer positions ``rows``, in that order."""
+        rows = np.asarray(rows)
+        pick = {f: (None if getattr(self, f) is None else getattr(self, f)[rows])
+                for f in ("values", "mask", "lengths", "target", "label", "family", "oracle", "salient")}
+        return replace(self, ids=[self.ids[i] for i in rows], **pick)
 
 
 def _suffix(path: Path) -> str:
@@ -161,7 +168,8 @@ def _read_frame(df, *, max_len, require, features) -> LongData:
     if df[ID].isna().any():
         raise ValueError(f"column {ID!r} has a missing value at row {int(np.flatnonzero(df[ID].isna())[0])}")
     time = _numeric(df, TIME)
-    codes, ids = pd.factorize(df[ID], sort=False)  # codes follow first appearance
+    codes, uniques = pd.factorize(df[ID], sort=False)  # codes follow first appearance
+    ids = uniques.tolist()  # Python ints/strs, not numpy scalars
     order = np.lexsort((time, codes))
     df, codes, time = df.iloc[order].reset_index(drop=True), codes[order], time[order]
     dup = (codes[1:] == codes[:-1]) & (time[1:] == time[:-1])
@@ -198,7 +206,7 @@ def _read_frame(df, *, max_len, require, features) -> LongData:
     if SALIENT in df.columns:
         salient = np.zeros(mask.shape, dtype=bool)
         salient[codes, position] = _numeric(df, SALIENT) != 0
-    return LongData(values, mask, lengths, list(ids), tuple(features), target, label, family, oracle, salient)
+    return LongData(values, mask, lengths, ids, tuple(features), target, label, family, oracle, salient)
 
 
 def to_long(values: np.ndarray, mask: np.ndarray | None = None, *, target=None, label=None, ids=None,

@@ -36,7 +36,8 @@ class QueryPooling(nn.Module):
 class NextValueHead(nn.Module):
     """Mixes the closed-form candidate forecasts with weights chosen from the encoder's context.
 
-    prediction = last + scale · (Σ_k softmax(gate)_k · candidate_k + correction), |correction| ≤ 0.5
+    prediction = last + scale · (Σ_k g_k · candidate_k + correction), g = softmax(gate),
+    |correction| ≤ the gate-weighted spread of the candidates
     """
 
     def __init__(self, hidden_size: int, mlp_size: int = 128):
@@ -56,6 +57,9 @@ class NextValueHead(nn.Module):
         cand, feats = structural.candidates(z, mask)
         out = self.mlp(torch.cat([context, h_last, feats.to(h.dtype)], -1)).to(torch.float64)
         gate = torch.softmax(out[:, :-1], -1)
-        correction = 0.5 * torch.tanh(out[:, -1])  # bounded: the candidates carry the prediction
-        prediction_z = (gate * cand).sum(-1) + correction
+        mixed = (gate * cand).sum(-1)
+        # the correction can move the prediction only as far as the chosen candidates disagree, so
+        # when they agree (a line, a parabola, an exact AR fit) the prediction is exact
+        spread = (gate * (cand - mixed.unsqueeze(-1)).pow(2)).sum(-1).sqrt()
+        prediction_z = mixed + torch.tanh(out[:, -1]) * spread
         return last + scale * prediction_z, attention

@@ -52,8 +52,8 @@ class LSTMWithAttention(nn.Module):
     def encode(self, features: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """LSTM states ``[B, T, H]`` over valid steps; padded positions hold zeros."""
         lengths = mask.sum(1)
-        ragged = not bool((lengths == mask.shape[1]).all())
-        if ragged and not torch.compiler.is_compiling():
+        tracing = torch.compiler.is_compiling() or torch.compiler.is_exporting() or torch.jit.is_tracing()
+        if not tracing and not bool((lengths == mask.shape[1]).all()):  # ragged batch: pack
             packed = pack_padded_sequence(features, lengths.clamp(min=1).cpu(), batch_first=True,
                                           enforce_sorted=False)
             h, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=mask.shape[1])

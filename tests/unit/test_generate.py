@@ -116,7 +116,7 @@ def test_signal_shapes_truth_and_padding():
     pos = d.label == 1
     assert (d.salient[pos].sum(1) == cfg.event_len).all() and not d.salient[~pos].any()
     assert not (d.salient & ~d.mask).any()  # events lie inside the valid steps
-    assert not d.distractor[pos].any() and d.distractor[~pos].any()
+    assert d.distractor[pos].any() and d.distractor[~pos].any()
     # the planted pattern is really there: correlation at the event start is high
     p = signal_pattern(cfg.event_len, 3, cfg.amplitude)
     i = np.flatnonzero(pos)[0]

@@ -1,0 +1,85 @@
+"""Full exported programs, loadable without seqattn's model classes.
+
+``torch.export`` (``.pt2``) where it can: the attention-pooling classifier and the Transformer. The LSTM's
+recurrence is specialised to one sequence length by ``torch.export`` in this PyTorch, so the LSTM model is
+saved as a TorchScript trace (``.ts``) instead, which keeps ``aten::lstm`` whole and accepts any length.
+Either way the program takes ``(x, mask)`` and returns ``(prediction, attention)`` as plain tensors, with
+dynamic batch size and length (up to the model's ``max_len``; next-value programs need ≥ 3 steps — pad
+shorter input and mark the padding in the mask).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+
+class _Plain(nn.Module):
+    """Wraps a seqattn model so its output is a tuple of tensors (what an exported program returns)."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor):
+        out = self.model(x, mask)
+        return out.prediction, out.attention
+
+
+def example_inputs(model: nn.Module, batch: int = 3, length: int = 8):
+    if model.task == "next-value":
+        x = torch.randn(batch, length, dtype=torch.float64).cumsum(1)
+    else:
+        x = torch.randn(batch, length, model.config.num_features)
+    return x, torch.ones(batch, length, dtype=torch.bool)
+
+
+def exported_suffix(model: nn.Module) -> str:
+    """``.ts`` (TorchScript) for the LSTM, ``.pt2`` (torch.export) for the others."""
+    return ".ts" if type(model).__name__ == "LSTMWithAttention" else ".pt2"
+
+
+def export_model(model: nn.Module, path) -> Path:
+    """Export ``model`` (eval mode) to ``path`` atomically; the suffix must match :func:`exported_suffix`."""
+    model = model.eval()
+    path = Path(path)
+    if path.suffix != exported_suffix(model):
+        raise ValueError(f"{path}: this model exports to a {exported_suffix(model)} file")
+    x, mask = example_inputs(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
+    try:
+        if path.suffix == ".ts":
+            # the tracer warns about shape checks inside nn.LSTM; a test checks other batch sizes and lengths
+            with torch.no_grad(), warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                torch.jit.trace(_Plain(model), (x, mask), check_trace=False).save(tmp)
+        else:
+            batch = torch.export.Dim("batch", min=1, max=1 << 20)
+            low = 3 if model.task == "next-value" else 2
+            time = torch.export.Dim("time", min=low, max=model.config.max_len)
+            shapes = {"x": {0: batch, 1: time}, "mask": {0: batch, 1: time}}
+            program = torch.export.export(_Plain(model), (x, mask), dynamic_shapes=shapes, strict=False)
+            torch.export.save(program, tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_exported(path):
+    """Load an exported program as a callable module: ``module(x, mask) -> (prediction, attention)``."""
+    path = Path(path)
+    if path.suffix == ".ts":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return torch.jit.load(str(path)).eval()
+    return torch.export.load(str(path)).module()

@@ -1,0 +1,121 @@
+"""Train the shipped models: ``python -m seqattn.pretrain next-value|signal|all [--fast]``.
+
+Each writes ``weights/<name>.pt`` (the one checkpoint format, weights + config + task + metrics),
+``weights/<name>.json`` (the same config and metrics, readable) and ``saved_models/<name>.{ts,pt2}``
+(the full exported program). Seeded: the same command gives the same weights on the same machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .checkpoint import save_checkpoint
+from .config import (
+    SAVED_MODELS_DIR,
+    WEIGHTS_DIR,
+    DataConfig,
+    SignalConfig,
+    config_to_dict,
+    hard_signal_config,
+)
+from .data import SignalData, generate_next_value, generate_signal
+from .data.loaders import BucketLoader, NextValueStream
+from .export import export_model, exported_suffix
+from .models import build_model
+from .train import TrainConfig, set_seed, train_model
+
+
+def next_value_recipe(fast: bool = False):
+    """(model config, data config, samples per epoch, train config) of the shipped next-value model."""
+    model = {"hidden_size": 64, "num_layers": 1, "max_len": 32}
+    data = DataConfig(num_samples=6_000 if fast else 300_000, min_len=3, max_len=32, seed=1)
+    train = TrainConfig(epochs=2 if fast else 12, lr=3e-3, schedule="cosine", patience=100, seed=0)
+    return model, data, train
+
+
+def signal_recipe(fast: bool = False):
+    model = {"num_features": 4, "hidden_size": 32, "kernel_size": 5, "max_len": 64}
+    n = 2_000 if fast else 100_000
+    train = TrainConfig(epochs=3 if fast else 15, lr=3e-3, schedule="cosine", patience=5, seed=0)
+    return model, n, train
+
+
+def concat_signal(*parts: SignalData) -> SignalData:
+    return SignalData(*(np.concatenate([getattr(p, f) for p in parts]) for f in SignalData.__dataclass_fields__))
+
+
+def _write(model, name: str, history, metrics: dict, train_cfg: TrainConfig, recipe: dict, out_dir: Path,
+           saved_dir: Path) -> dict:
+    paths = {
+        "weights": save_checkpoint(model, out_dir / f"{name}.pt", metrics=metrics,
+                                   train_config=config_to_dict(train_cfg), recipe=recipe),
+        "exported": export_model(model, saved_dir / f"{name}{exported_suffix(model)}"),
+    }
+    info = {"task": model.task, "model": type(model).__name__, "config": config_to_dict(model.config),
+            "train_config": config_to_dict(train_cfg), "recipe": recipe, "metrics": metrics,
+            "epochs_run": int(len(history)), "command": f"python -m seqattn.pretrain {name}"}
+    (out_dir / f"{name}.json").write_text(json.dumps(info, indent=2) + "\n")
+    return {k: str(v) for k, v in paths.items()}
+
+
+def pretrain_next_value(out_dir=WEIGHTS_DIR, saved_dir=SAVED_MODELS_DIR, fast: bool = False, progress=True):
+    model_cfg, data_cfg, train_cfg = next_value_recipe(fast)
+    train_cfg = replace(train_cfg, progress=progress)
+    set_seed(train_cfg.seed)
+    model = build_model("lstm", "next-value", model_cfg)
+    val = generate_next_value(replace(data_cfg, num_samples=2_000 if fast else 8_000, seed=999))
+    val_loader = BucketLoader(val.values, val.mask, val.oracle, 1024, shuffle=False)
+    start = time.perf_counter()
+    model, history = train_model(model, NextValueStream(data_cfg, batch_size=256), val_loader, train_cfg)
+    metrics = {"val_mae_scaled": float(history.val_mae_scaled.min()), "train_seconds": time.perf_counter() - start}
+    recipe = {"data": config_to_dict(data_cfg), "validation_seed": 999}
+    return model, history, _write(model, "next-value", history, metrics, train_cfg, recipe,
+                                  Path(out_dir), Path(saved_dir))
+
+
+def pretrain_signal(out_dir=WEIGHTS_DIR, saved_dir=SAVED_MODELS_DIR, fast: bool = False, progress=True):
+    model_cfg, n, train_cfg = signal_recipe(fast)
+    train_cfg = replace(train_cfg, progress=progress)
+    set_seed(train_cfg.seed)
+    # half at the default difficulty, half at the hard one, so one model serves both benchmarks
+    train = concat_signal(generate_signal(SignalConfig(num_samples=n // 2, seed=1)),
+                          generate_signal(hard_signal_config(num_samples=n // 2, seed=2)))
+    val = concat_signal(generate_signal(SignalConfig(num_samples=2_000, seed=3)),
+                        generate_signal(hard_signal_config(num_samples=2_000, seed=4)))
+    model = build_model("pooling", "classify", model_cfg)
+    start = time.perf_counter()
+    model, history = train_model(
+        model, BucketLoader(train.values, train.mask, train.label, 128, seed=0, bucket=False),
+        BucketLoader(val.values, val.mask, val.label, 1000, shuffle=False), train_cfg)
+    metrics = {"val_accuracy": float(history.val_accuracy.max()), "train_seconds": time.perf_counter() - start}
+    recipe = {"train": [config_to_dict(SignalConfig(num_samples=n // 2, seed=1)),
+                        config_to_dict(hard_signal_config(num_samples=n // 2, seed=2))]}
+    return model, history, _write(model, "signal", history, metrics, train_cfg, recipe,
+                                  Path(out_dir), Path(saved_dir))
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m seqattn.pretrain", description=__doc__.splitlines()[0])
+    p.add_argument("which", choices=["next-value", "signal", "all"], help="which shipped model to train")
+    p.add_argument("--fast", action="store_true", help="tiny settings (seconds), for tests")
+    p.add_argument("--out-dir", default=str(WEIGHTS_DIR), help="where weights/*.pt and *.json go")
+    p.add_argument("--saved-dir", default=str(SAVED_MODELS_DIR), help="where exported programs go")
+    args = p.parse_args(argv)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    jobs = {"next-value": pretrain_next_value, "signal": pretrain_signal}
+    for name in (["next-value", "signal"] if args.which == "all" else [args.which]):
+        _, history, paths = jobs[name](args.out_dir, args.saved_dir, fast=args.fast)
+        print(history.to_string(index=False))
+        print(json.dumps(paths))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,223 @@
+"""The CLI end to end, as a user runs it: subprocesses, exit codes, stdout/stderr."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from seqattn.checkpoint import read_checkpoint
+from seqattn.config import WEIGHTS_DIR, SignalConfig
+from seqattn.data import generate_signal
+from seqattn.data.io import to_long, write_long
+
+ENV = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "SEQATTN_FAST": "1"}
+
+
+def run(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "seqattn", *map(str, args)], capture_output=True, text=True,
+                          env=ENV, cwd=cwd, timeout=300)
+
+
+def assert_bad_input(r, *fragments):
+    assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr and "Traceback" not in r.stdout
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("seqattn: error:"), r.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+
+
+def test_predict_text_and_json():
+    r = run("predict", 2, 4, 6, 8, 10)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith("Predicted next value: 12.00") and len(lines) == 6
+    assert lines[1].startswith("t=0 value=2 weight=")
+    r = run("predict", "--json", -1, "-2.5e0", -4)
+    out = json.loads(r.stdout)
+    assert len(out["attention"]) == 3 and abs(sum(out["attention"]) - 1) < 1e-4
+    assert out["prediction"] == pytest.approx(-5.5, abs=0.05)
+
+
+@pytest.fixture(scope="module")
+def nv_csv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("csv") / "seqs.csv"
+    rows = []
+    for sid, seq in (("lin", [2, 4, 6, 8, 10]), (7, [1, 2, 3]), ("big", [2000, 4000, 6000, 8000])):
+        rows += [{"sequence_id": sid, "t": t, "value": v, "target": seq[-1] + seq[1] - seq[0]}
+                 for t, v in enumerate(seq)]
+    pd.DataFrame(rows).sample(frac=1, random_state=0).to_csv(path, index=False)
+    return path
+
+
+def test_predict_csv_json_lines_in_order_of_first_appearance(nv_csv):
+    r = run("predict", "--csv", nv_csv, "--json")
+    assert r.returncode == 0, r.stderr
+    records = [json.loads(line) for line in r.stdout.splitlines()]
+    first = list(dict.fromkeys(pd.read_csv(nv_csv).sequence_id.astype(str)))
+    assert [str(x["sequence_id"]) for x in records] == first
+    by_id = {str(x["sequence_id"]): x for x in records}
+    assert by_id["lin"]["prediction"] == pytest.approx(12, abs=0.01)
+    assert by_id["big"]["prediction"] == pytest.approx(10000, rel=1e-4)
+    assert len(by_id["7"]["attention"]) == 3
+
+
+def test_infer_and_evaluate_with_shipped_classifier(tmp_path):
+    d = generate_signal(SignalConfig(num_samples=30, seed=4))
+    path = write_long(to_long(d.values, d.mask, label=d.label, ids=[f"s{i}" for i in range(30)]),
+                      tmp_path / "sig.parquet")
+    r = run("infer", "--csv", path, "--json", "--topk", 2)
+    assert r.returncode == 0, r.stderr
+    records = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [x["sequence_id"] for x in records] == [f"s{i}" for i in range(30)]
+    assert all(len(x["top"]) == 2 and 0 <= x["probability"] <= 1 for x in records)
+    r = run("evaluate", "--ckpt", WEIGHTS_DIR / "signal.pt", "--csv", path, "--json")
+    m = json.loads(r.stdout)
+    assert set(m) == {"accuracy", "roc_auc", "f1", "n"} and m["n"] == 30 and m["accuracy"] > 0.7
+
+
+def test_evaluate_next_value_generated_and_csv(nv_csv):
+    r = run("evaluate", "--ckpt", WEIGHTS_DIR / "next-value.pt", "--json", "--num-samples", 400)
+    m = json.loads(r.stdout)
+    assert m["n"] == 400 and m["mae"] < m["naive_mae"] and "per_family" in m
+    r = run("evaluate", "--ckpt", WEIGHTS_DIR / "next-value.pt", "--csv", nv_csv)
+    assert r.returncode == 0 and "mae:" in r.stdout and "linear_mae:" in r.stdout
+
+
+def test_train_then_every_command_takes_the_file_and_same_seed_same_numbers(tmp_path):
+    out = tmp_path / "m.pt"
+    r1 = run("train", "--task", "next-value", "--epochs", 1, "--out", out, "--seed", 3, "--no-progress")
+    assert r1.returncode == 0, r1.stderr
+    assert read_checkpoint(out, task="next-value")["model"] == "lstm"
+    r2 = run("train", "--task", "next-value", "--epochs", 1, "--out", tmp_path / "m2.pt", "--seed", 3,
+             "--no-progress")
+    assert r1.stdout.splitlines()[-1] == r2.stdout.splitlines()[-1]  # validation metrics line
+    assert run("predict", "--weights", out, 1, 2, 3).returncode == 0
+    assert run("evaluate", "--ckpt", out, "--num-samples", 100).returncode == 0
+    assert_bad_input(run("infer", "--ckpt", out, "--values", 1, 2, 3), "for task 'next-value', not 'classify'")
+
+
+def test_train_classify_from_csv_with_transformer_then_infer(tmp_path):
+    d = generate_signal(SignalConfig(num_samples=120, max_len=20, min_len=10, num_features=1, seed=1))
+    csv = write_long(to_long(d.values, d.mask, label=d.label), tmp_path / "uni.csv")
+    out = tmp_path / "clf.pt"
+    r = run("train", "--task", "classify", "--model", "transformer", "--csv", csv, "--epochs", 1, "--out", out,
+            "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert "accuracy=" in r.stdout and "roc_auc=" in r.stdout
+    r = run("infer", "--ckpt", out, "--values", *np.round(d.values[0, :15, 0], 3), "--json")
+    assert r.returncode == 0, r.stderr
+    assert len(json.loads(r.stdout)["attention"]) == 15
+    r = run("infer", "--ckpt", out, "--values", 1, 2, 3)
+    assert r.stdout.startswith("P(class=1) = ") and "t=0" in r.stdout
+
+
+def test_dry_run_writes_nothing(tmp_path):
+    r = run("train", "--task", "classify", "--dry-run", "--out", tmp_path / "x.pt")
+    assert r.returncode == 0 and json.loads(r.stdout)["dry_run"] and not list(tmp_path.iterdir())
+
+
+def bad_csvs(tmp_path):
+    base = pd.DataFrame({"sequence_id": [1, 1, 1, 2, 2, 2], "t": [0, 1, 2, 0, 1, 2],
+                         "value": [1.0, 2, 3, 4, 5, 6], "target": [4.0] * 3 + [7.0] * 3})
+    cases = {
+        "nonnumeric": (base.assign(value=["1", "2", "x", "4", "5", "6"]), "column 'value' must be numeric"),
+        "missingcol": (base.drop(columns="t"), "missing column 't'"),
+        "dup_t": (base.assign(t=[0, 1, 1, 0, 1, 2]), "duplicate t=1 in sequence_id=1"),
+        "nan": (base.assign(value=[1, np.nan, 3, 4, 5, 6]), "missing or non-finite"),
+        "target_varies": (base.assign(target=[4.0, 5.0, 4.0, 7, 7, 7]), "'target' must be constant"),
+        "label": (base.drop(columns="target").assign(label=[0, 0, 0, 3, 3, 3]), "'label' must be 0 or 1"),
+        "too_long": (pd.DataFrame({"sequence_id": 1, "t": range(40), "value": range(40)}), "at most 32"),
+        "two_features": (base.assign(other=1.0), "takes 1 feature column(s) but the file has 2"),
+    }
+    paths = {}
+    for name, (df, message) in cases.items():
+        df.to_csv(tmp_path / f"{name}.csv", index=False)
+        paths[name] = (tmp_path / f"{name}.csv", message)
+    return paths
+
+
+def test_bad_csvs_exit_2_naming_the_problem(tmp_path):
+    for name, (path, message) in bad_csvs(tmp_path).items():
+        assert_bad_input(run("predict", "--csv", path, "--json"), message)
+    assert_bad_input(run("predict", "--csv", tmp_path / "nope.csv"), "file not found")
+    assert_bad_input(run("evaluate", "--ckpt", WEIGHTS_DIR / "next-value.pt", "--csv",
+                         bad_csvs(tmp_path)["label"][0]), "missing column 'target'")
+
+
+@pytest.mark.parametrize("values, message", [
+    (["2", "x", "4"], "value 1 is not a number: 'x'"),
+    (["1", "nan"], "value 1 is 'nan'"),
+    (["1", "inf"], "value 1 is 'inf'"),
+    (["1", "-inf"], "value 1 is '-inf'"),
+    ([], "give the sequence's values"),
+    (["5"], "need at least 2 values"),
+    ([str(i) for i in range(33)], "at most 32"),
+])
+def test_bad_values_exit_2(values, message):
+    assert_bad_input(run("predict", *values), message)
+
+
+def test_bad_checkpoints_exit_2_and_pickles_run_nothing(tmp_path):
+    good = (WEIGHTS_DIR / "next-value.pt").read_bytes()
+    (tmp_path / "trunc.pt").write_bytes(good[: len(good) // 3])
+    (tmp_path / "junk.pt").write_bytes(os.urandom(2000))
+    ckpt = read_checkpoint(WEIGHTS_DIR / "next-value.pt")
+    ckpt["config"]["hidden_size"] = 8
+    torch.save(ckpt, tmp_path / "shapes.pt")
+    evil = tmp_path / "evil.pt"
+    evil.write_bytes(subprocess.run(
+        [sys.executable, "-c", "import os,pickle,sys\nclass E:\n def __reduce__(self): return (os.system, "
+         "('touch PWNED',))\nsys.stdout.buffer.write(pickle.dumps(E()))"], capture_output=True).stdout)
+    cases = [
+        (tmp_path / "missing.pt", "checkpoint not found"),
+        (tmp_path / "trunc.pt", "corrupt or truncated"),
+        (tmp_path / "junk.pt", ""),
+        (WEIGHTS_DIR / "signal.pt", "for task 'classify', not 'next-value'"),
+        (tmp_path / "shapes.pt", "weights do not match"),
+        (evil, ""),
+    ]
+    for path, message in cases:
+        assert_bad_input(run("predict", "--weights", path, 1, 2, 3, cwd=tmp_path), message)
+    assert not (tmp_path / "PWNED").exists()
+
+
+def test_bad_options_exit_2(tmp_path):
+    out = tmp_path / "never.pt"
+    assert_bad_input(run("train", "--task", "regress", "--out", out), "invalid choice: 'regress'")
+    assert_bad_input(run("train", "--task", "classify", "--model", "gru", "--out", out), "invalid choice: 'gru'")
+    assert_bad_input(run("train", "--task", "classify", "--model", "lstm", "--out", out), "does not do task")
+    assert_bad_input(run("train", "--task", "classify", "--val-fraction", 2, "--out", out), "--val-fraction")
+    assert_bad_input(run("train", "--task", "next-value", "--out", tmp_path), "is a directory")
+    bad = bad_csvs(tmp_path)
+    assert_bad_input(run("train", "--task", "next-value", "--csv", bad["dup_t"][0], "--out", out), "duplicate t")
+    assert_bad_input(run("train", "--task", "classify", "--csv", bad["nonnumeric"][0], "--out", out), "numeric")
+    assert_bad_input(run("infer", "--values", 1, 2, 3), "takes 4 features per step")
+    assert_bad_input(run("infer", "--topk", 0, "--values", 1), "--topk")
+    assert_bad_input(run("generate", "--task", "x", "--out", out), "invalid choice")
+    assert_bad_input(run("nonsense"), "invalid choice")
+    assert not out.exists()
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(args=st.lists(st.one_of(st.sampled_from(["--json", "--csv", "--weights", "--ckpt", "--topk", "--values",
+                                                 "--task", "--model", "--epochs", "nan", "-inf", "1e999", "--",
+                                                 "-x", "classify", "1", "0"]),
+                               st.text(st.characters(codec="ascii", exclude_categories=["Cc"]), max_size=6)),
+                     max_size=6),
+       command=st.sampled_from(["predict", "infer", "evaluate", "train"]))
+def test_garbage_arguments_never_traceback(tmp_path, args, command):
+    if command == "train" and "--out" not in args:
+        args = [*args, "--dry-run", "--out", str(tmp_path / "g.pt")]
+    r = run(command, *args, cwd=tmp_path)
+    assert "Traceback" not in r.stderr
+    if r.returncode != 0:
+        assert_bad_input(r)
+    assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))

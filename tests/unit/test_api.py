@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+
+import seqattn
+from seqattn.api import check_values, detect, load_pretrained, predict_next
+from seqattn.config import SignalConfig
+from seqattn.data import generate_signal
+
+
+def test_predict_next_with_shipped_weights_is_exact_on_a_line_at_any_scale():
+    for scale in (1, 1000, 0.001):
+        p = predict_next([2 * scale * k for k in range(1, 6)])
+        assert p.prediction == pytest.approx(12 * scale, rel=1e-3)
+        assert len(p.attention) == 5 and sum(p.attention) == pytest.approx(1)
+
+
+def test_detect_names_steps_inside_the_planted_event():
+    d = generate_signal(SignalConfig(num_samples=40, amplitude=3.0, seed=11))
+    i = int(np.flatnonzero(d.label == 1)[0])
+    r = detect(d.values[i, : d.lengths[i]])
+    assert r.prediction > 0.5 and d.salient[i, r.top(1)[0][0]]
+    assert len(r.top(3)) == 3 and r.top(3)[0][1] >= r.top(3)[1][1]
+
+
+@pytest.mark.parametrize("values, message", [
+    (["1", "x"], "value 1 is not a number: 'x'"),
+    ([1, float("nan")], "value 1 is nan"),
+    ([1, "inf"], "value 1 is 'inf'"),
+    ([], "need at least 1"),
+    ([1.0] * 40, "at most 32"),
+])
+def test_bad_values_are_value_errors(values, message):
+    with pytest.raises(ValueError, match=message):
+        check_values(values, max_len=32)
+
+
+def test_wrong_model_for_the_call_and_unknown_name():
+    with pytest.raises(ValueError, match="needs a next-value model"):
+        predict_next([1, 2, 3], load_pretrained("signal"))
+    with pytest.raises(ValueError, match="unknown pretrained model 'nope'"):
+        load_pretrained("nope")
+    with pytest.raises(TypeError, match="not a number"):
+        check_values([1, None])
+    with pytest.raises(ValueError, match=r"expects \[T, 4\] input"):
+        detect(np.zeros((10, 3)))
+
+
+def test_package_exports_are_lazy_and_complete():
+    for name in seqattn.__all__:
+        assert getattr(seqattn, name) is not None
+    with pytest.raises(AttributeError):
+        seqattn.nope  # noqa: B018

@@ -1,0 +1,72 @@
+import pickle
+
+import pytest
+import torch
+
+from seqattn.checkpoint import load_model, read_checkpoint, save_checkpoint
+from tests.conftest import model_input, tiny_model
+
+
+@pytest.fixture
+def saved(tmp_path):
+    model = tiny_model("pooling", "classify")
+    return model, save_checkpoint(model, tmp_path / "m.pt", metrics={"val_accuracy": 0.5})
+
+
+def test_round_trip_rebuilds_from_the_file_alone(any_model, tmp_path):
+    model, task = any_model
+    path = save_checkpoint(model, tmp_path / "x.pt")
+    loaded = load_model(path, task=task)
+    x = model_input(task, 2, 9)
+    torch.testing.assert_close(loaded(x).prediction, model(x).prediction)
+    ckpt = read_checkpoint(path)
+    assert ckpt["task"] == task and ckpt["num_features"] == model.config.num_features
+    assert ckpt["max_len"] == model.config.max_len
+
+
+def test_other_task_is_refused(saved):
+    with pytest.raises(ValueError, match="for task 'classify', not 'next-value'"):
+        load_model(saved[1], task="next-value")
+
+
+def test_missing_truncated_corrupt(tmp_path, saved):
+    with pytest.raises(ValueError, match="checkpoint not found"):
+        load_model(tmp_path / "nope.pt")
+    data = saved[1].read_bytes()
+    (tmp_path / "trunc.pt").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="corrupt or truncated"):
+        load_model(tmp_path / "trunc.pt")
+    (tmp_path / "junk.pt").write_bytes(b"\x00garbage" * 10)
+    with pytest.raises(ValueError, match="corrupt or truncated|refused"):
+        load_model(tmp_path / "junk.pt")
+    torch.save({"weights": torch.zeros(2)}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not a seqattn checkpoint"):
+        load_model(tmp_path / "other.pt")
+
+
+def test_mismatched_shapes_are_a_clear_error(saved, tmp_path):
+    ckpt = read_checkpoint(saved[1])
+    ckpt["config"]["hidden_size"] = 16
+    torch.save(ckpt, tmp_path / "bad.pt")
+    with pytest.raises(ValueError, match="weights do not match the stored config"):
+        load_model(tmp_path / "bad.pt")
+
+
+class _Exploit:
+    def __reduce__(self):
+        import os
+
+        return (os.system, ("touch PWNED_BY_CHECKPOINT",))
+
+
+def test_malicious_pickle_is_refused_and_runs_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / "evil.pt"
+    torch.save({"format": "seqattn-checkpoint", "payload": _Exploit()}, path)
+    with pytest.raises(ValueError, match="refused to load"):
+        load_model(path)
+    with open(tmp_path / "evil.pkl", "wb") as f:
+        pickle.dump(_Exploit(), f)
+    with pytest.raises(ValueError):
+        load_model(tmp_path / "evil.pkl")
+    assert not (tmp_path / "PWNED_BY_CHECKPOINT").exists()
