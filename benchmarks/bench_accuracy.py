@@ -71,8 +71,8 @@ def main() -> None:
     write("accuracy", result)
     cols = ["n", "model_mae", "naive_mae", "linear_mae", "oracle_mae", "mae_vs_naive",
             "arima_mae_vs_naive_subset", "mae_vs_oracle"]
-    md = [table[cols].to_markdown(floatfmt=".4g"), "", examples.to_markdown(floatfmt=".4g"), "",
-          signal.to_markdown(floatfmt=".4f")]
+    md = [table[cols].astype({"n": str}).to_markdown(floatfmt=".4g"), "", examples.to_markdown(floatfmt=".4g"), "",
+          signal.astype({"n": str}).to_markdown(floatfmt=".4f")]
     (Path(__file__).resolve().parent / "results" / "accuracy.md").write_text("\n".join(md) + "\n")
 
 

@@ -84,8 +84,10 @@ def next_value_table(prediction, values, lengths, target, family=None, oracle=No
         for key, pred in predictors.items():
             row[f"{key}_mae"], row[f"{key}_rmse"] = _errors(pred[rows_mask], target[rows_mask])
         row["mae_vs_naive"] = row["model_mae"] / row["naive_mae"] if row["naive_mae"] > 0 else np.nan
-        if oracle is not None:
-            row["mae_vs_oracle"] = row["model_mae"] / row["oracle_mae"] if row["oracle_mae"] > 0 else np.nan
+        if oracle is not None:  # only meaningful where the oracle has an error: noise-only groups
+            noisy_only = name != "all" or len(groups) == 1
+            row["mae_vs_oracle"] = (row["model_mae"] / row["oracle_mae"]
+                                    if row["oracle_mae"] > 0 and noisy_only else np.nan)
         rows.append(row)
     return pd.DataFrame(rows).set_index("family")
 

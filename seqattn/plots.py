@@ -1,0 +1,189 @@
+"""Figures for the notebooks and reports. matplotlib/seaborn are imported inside each function, so
+importing seqattn never pays for them. Every function returns the Figure.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+FAMILY_COLORS = "tab10"
+
+
+def _plt():
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_family_gallery(lengths=(5, 12, 32), seed: int = 0, families=None):
+    """One small panel per next-value family, a few sequences of different lengths each, with the
+    next value (the target) marked."""
+    from .config import DataConfig
+    from .data import FAMILIES, generate_next_value
+
+    plt = _plt()
+    families = list(families or FAMILIES)
+    cols = 4
+    rows = -(-len(families) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), squeeze=False)
+    for ax, family in zip(axes.flat, families, strict=False):
+        for k, length in enumerate(lengths):
+            d = generate_next_value(DataConfig(num_samples=1, min_len=length, max_len=length,
+                                               families=(family,), seed=seed + 97 * k))
+            v = d.values[0, :length]
+            scale = np.abs(v).max() or 1.0  # several magnitudes on one panel: show each curve scaled
+            line = ax.plot(np.arange(length), v / scale, marker=".", lw=1, ms=3, label=f"L={length}")[0]
+            ax.plot([length], [d.target[0] / scale], marker="*", ms=9, color=line.get_color())
+        ax.set_title(family, fontsize=10)
+        ax.tick_params(labelsize=7)
+    for ax in axes.flat[len(families):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7, loc="best")
+    fig.suptitle("Next-value families (each curve scaled by its max |value|; ★ = the next value)", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def plot_signal_examples(data, n: int = 4):
+    """Feature traces of ``n`` signal sequences with the planted event shaded."""
+    plt = _plt()
+    fig, axes = plt.subplots(n, 1, figsize=(10, 1.6 * n), sharex=True, squeeze=False)
+    for i, ax in enumerate(axes[:, 0]):
+        length = int(data.lengths[i])
+        for d in range(data.values.shape[2]):
+            ax.plot(data.values[i, :length, d], lw=0.9, label=f"x{d}")
+        if data.label[i] == 1:
+            s = int(data.event_start[i])
+            ax.axvspan(s - 0.5, s + data.salient[i].sum() - 0.5, color="gold", alpha=0.35, label="event")
+        kind = "class 1 (event)" if data.label[i] else "class 0"
+        ax.set_ylabel(kind + (" + distractor" if data.distractor[i] else ""), fontsize=8)
+    axes[0, 0].legend(ncol=6, fontsize=7, loc="upper right")
+    axes[-1, 0].set_xlabel("t")
+    fig.tight_layout()
+    return fig
+
+
+def plot_history(history, metrics=("train_loss", "val_loss"), title: str = ""):
+    """Training curves from the history DataFrame ``train_model`` returns."""
+    plt = _plt()
+    extra = [c for c in ("val_mae_scaled", "val_accuracy") if c in history.columns]
+    fig, axes = plt.subplots(1, 1 + len(extra), figsize=(5 * (1 + len(extra)), 3.2), squeeze=False)
+    for m in metrics:
+        axes[0, 0].plot(history.epoch, history[m], marker="o", ms=3, label=m)
+    axes[0, 0].set_xlabel("epoch")
+    axes[0, 0].set_yscale("log")
+    axes[0, 0].legend()
+    for ax, m in zip(axes[0, 1:], extra, strict=True):
+        ax.plot(history.epoch, history[m], marker="o", ms=3, color="tab:green")
+        ax.set_xlabel("epoch")
+        ax.set_title(m)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_prediction(values, prediction: float, attention, truth: float | None = None, title: str = ""):
+    """The sequence, its predicted next point, and the attention of every step in bars beneath."""
+    plt = _plt()
+    values = np.asarray(values, dtype=float)
+    t = np.arange(len(values))
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 4.2), sharex=True, gridspec_kw={"height_ratios": [2, 1]})
+    top.plot(t, values, marker="o", color="tab:blue", label="sequence")
+    top.plot([t[-1], len(values)], [values[-1], prediction], ls="--", color="tab:red")
+    top.plot([len(values)], [prediction], marker="*", ms=14, color="tab:red", label=f"prediction {prediction:.4g}")
+    if truth is not None:
+        top.plot([len(values)], [truth], marker="x", ms=10, color="black", label=f"truth {truth:.4g}")
+    top.legend(fontsize=8, loc="best")
+    top.set_title(title)
+    bottom.bar(t, attention, color="tab:purple")
+    bottom.set_ylabel("attention")
+    bottom.set_xlabel("t")
+    bottom.set_ylim(0, max(1e-9, float(np.max(attention))) * 1.15)
+    fig.tight_layout()
+    return fig
+
+
+def plot_signal_attention(values, attention, salient=None, probability: float | None = None, title: str = ""):
+    """Feature traces of one sequence ``[T, D]`` over a heat strip of attention; the truth shaded."""
+    plt = _plt()
+    values = np.asarray(values)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(9, 3.6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    for d in range(values.shape[1]):
+        top.plot(values[:, d], lw=0.9)
+    if salient is not None and np.any(salient):
+        steps = np.flatnonzero(salient)
+        top.axvspan(steps[0] - 0.5, steps[-1] + 0.5, color="gold", alpha=0.35, label="planted event")
+        top.legend(fontsize=8, loc="upper right")
+    if probability is not None:
+        title = f"{title}  P(class=1) = {probability:.3f}".strip()
+    top.set_title(title)
+    bottom.imshow(np.asarray(attention)[None, :], aspect="auto", cmap="magma", interpolation="nearest",
+                  extent=(-0.5, len(attention) - 0.5, 0, 1))
+    bottom.set_yticks([])
+    bottom.set_ylabel("attention")
+    bottom.set_xlabel("t")
+    fig.tight_layout()
+    return fig
+
+
+def plot_attention_heatmap(attention, lengths, family, per_family: int = 6):
+    """Attention over a batch of next-value sequences (rows), grouped by family (seaborn heatmap)."""
+    import seaborn as sns
+
+    plt = _plt()
+    family = np.asarray(family)
+    rows, labels = [], []
+    for f in sorted(set(family)):
+        for i in np.flatnonzero(family == f)[:per_family]:
+            rows.append(i)
+            labels.append(f"{f} (L={lengths[i]})")
+    t = int(np.max(np.asarray(lengths)[rows]))
+    grid = np.full((len(rows), t), np.nan)
+    for r, i in enumerate(rows):
+        grid[r, : lengths[i]] = attention[i, : lengths[i]]
+    fig, ax = plt.subplots(figsize=(10, 0.22 * len(rows) + 1.5))
+    sns.heatmap(grid, ax=ax, cmap="viridis", yticklabels=labels, cbar_kws={"label": "attention"})
+    ax.tick_params(axis="y", labelsize=6)
+    ax.set_xlabel("t (padding blank)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_pred_vs_true(prediction, target, family, last=None):
+    """Predicted vs true next value, one colour per family (symmetric-log axes: magnitudes vary)."""
+    plt = _plt()
+    family = np.asarray(family)
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for f in sorted(set(family)):
+        m = family == f
+        ax.scatter(target[m], prediction[m], s=4, alpha=0.5, label=f)
+    lim = np.abs(np.concatenate([prediction, target])).max()
+    ax.plot([-lim, lim], [-lim, lim], color="black", lw=0.7)
+    ax.set_xscale("symlog")
+    ax.set_yscale("symlog")
+    ax.set_xlabel("true next value")
+    ax.set_ylabel("predicted")
+    ax.legend(fontsize=7, markerscale=3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion_roc(probability, label, threshold: float = 0.5):
+    """Confusion matrix and ROC curve of a binary classifier (scikit-learn for the numbers)."""
+    import seaborn as sns
+    from sklearn.metrics import confusion_matrix, roc_auc_score, roc_curve
+
+    plt = _plt()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.8))
+    cm = confusion_matrix(label, (np.asarray(probability) >= threshold).astype(int))
+    sns.heatmap(cm, annot=True, fmt="d", cmap="Blues", cbar=False, ax=left,
+                xticklabels=["pred 0", "pred 1"], yticklabels=["true 0", "true 1"])
+    left.set_title("confusion matrix")
+    fpr, tpr, _ = roc_curve(label, probability)
+    right.plot(fpr, tpr, label=f"AUC = {roc_auc_score(label, probability):.3f}")
+    right.plot([0, 1], [0, 1], ls=":", color="grey")
+    right.set_xlabel("false positive rate")
+    right.set_ylabel("true positive rate")
+    right.legend(loc="lower right")
+    fig.tight_layout()
+    return fig
