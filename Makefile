@@ -21,7 +21,8 @@ $(STAMP): pyproject.toml constraints-cpu.txt
 demo: $(STAMP)  ## show the product end to end (creates .venv on first run)
 	$(PY) -m seqattn demo
 
-test: $(STAMP)  ## run the whole suite: unit, property, CLI, doctests (creates .venv on first run)
+test: $(STAMP)  ## lint, then the whole suite: unit, property, CLI, notebooks, doctests (creates .venv)
+	$(PY) -m ruff check seqattn tests benchmarks
 	$(PY) -m pytest -q
 
 lint: $(STAMP)  ## ruff

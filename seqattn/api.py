@@ -16,8 +16,8 @@ from torch import nn
 from .checkpoint import load_model
 from .config import WEIGHTS_DIR
 
-PRETRAINED = {"next-value": "next-value.pt", "signal": "signal.pt"}
-_TASK_OF = {"next-value": "next-value", "signal": "classify"}
+PRETRAINED = {"next-value": "next-value.pt", "signal": "signal.pt", "signal-transformer": "signal-transformer.pt"}
+_TASK_OF = {"next-value": "next-value", "signal": "classify", "signal-transformer": "classify"}
 
 
 def pretrained_path(name: str) -> Path:
@@ -27,7 +27,8 @@ def pretrained_path(name: str) -> Path:
 
 
 def load_pretrained(name: str = "next-value") -> nn.Module:
-    """The shipped model ``"next-value"`` (LSTM with attention) or ``"signal"`` (attention pooling).
+    """A shipped model: ``"next-value"`` (LSTM with attention), ``"signal"`` (attention pooling) or
+    ``"signal-transformer"`` (the Transformer variant of the signal classifier).
 
     >>> model = load_pretrained("next-value")
     >>> with torch.no_grad():

@@ -10,45 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import DATA_DIR, DataConfig, SignalConfig, hard_signal_config, is_fast
-
-
-def write_datasets(data_dir=DATA_DIR, fast: bool | None = None):
-    """Generate both tasks' data sets and write them to ``data_dir`` as long-format Parquet.
-
-    Returns ``(next_value_data, signal_data, paths)``.
-    """
-    from .data import generate_next_value, generate_signal
-    from .data.io import to_long, write_long
-
-    fast = is_fast() if fast is None else fast
-    nv = generate_next_value(DataConfig(num_samples=2_000 if fast else 20_000, seed=0))
-    sig = generate_signal(SignalConfig(num_samples=1_000 if fast else 10_000, seed=0))
-    paths = {
-        "next_value": write_long(
-            to_long(nv.values, nv.mask, target=nv.target, extra={"family": nv.family, "oracle": nv.oracle}),
-            data_dir / "next_value.parquet",
-        ),
-        "signal": write_long(to_long(sig.values, sig.mask, label=sig.label, salient=sig.salient),
-                             data_dir / "signal.parquet"),
-    }
-    return nv, sig, paths
-
-
-def dataset_summary(nv) -> pd.DataFrame:  # noqa: F821
-    """Per-family statistics of next-value data: count, lengths, value range, noise (target − oracle)."""
-    import pandas as pd
-
-    df = pd.DataFrame({
-        "family": nv.family, "length": nv.lengths,
-        "min": np.where(nv.mask, nv.values, np.inf).min(1),
-        "max": np.where(nv.mask, nv.values, -np.inf).max(1),
-        "noise": np.abs(nv.target - nv.oracle),
-    })
-    return df.groupby("family").agg(
-        n=("length", "size"), min_len=("length", "min"), max_len=("length", "max"),
-        smallest=("min", "min"), largest=("max", "max"), mean_abs_noise=("noise", "mean"),
-    )
+from .config import SignalConfig, hard_signal_config, is_fast
 
 
 def attention_bars(values, attention, width: int = 30) -> str:
@@ -90,21 +52,20 @@ def run_demo() -> None:
     import pandas as pd
 
     from .api import detect, load_pretrained, predict_next
-    from .data import generate_next_value, generate_signal
+    from .data import generate_signal
+    from .datasets import dataset_summary, load_dataset, next_value_test, write_datasets
     from .metrics import evaluate, example_table
 
     fast = is_fast()
-    nv, sig, paths = write_datasets(fast=fast)
+    paths = write_datasets(fast=fast)
     pd.set_option("display.width", 160)
     pd.set_option("display.max_columns", 20)
     pd.set_option("display.float_format", "{:.4g}".format)
-    print(f"== Data: {len(nv)} next-value sequences -> {paths['next_value']}")
-    print(dataset_summary(nv).to_string())
-    print(f"   {len(sig)} signal sequences {sig.values.shape} -> {paths['signal']}\n")
+    print("== Data sets written:", ", ".join(str(p) for p in paths.values()))
+    print(dataset_summary(load_dataset("next_value_test")).to_string(), "\n")
 
     model = load_pretrained("next-value")
-    held_out = generate_next_value(DataConfig(num_samples=4_000 if fast else 40_000, min_len=4, seed=2024))
-    table = evaluate(model, held_out)
+    table = evaluate(model, next_value_test(fast))
     print("== Next value: shipped LSTM-with-attention on fresh held-out sequences (lengths 4-32)")
     print(table[["n", "model_mae", "naive_mae", "linear_mae", "oracle_mae", "mae_vs_naive", "mae_vs_oracle"]]
           .to_string())

@@ -65,13 +65,37 @@ def _write(model, name: str, history, metrics: dict, train_cfg: TrainConfig, rec
     return {k: str(v) for k, v in paths.items()}
 
 
-def pretrain_next_value(out_dir=WEIGHTS_DIR, saved_dir=SAVED_MODELS_DIR, fast: bool = False, progress=True):
+def next_value_validation(fast: bool = False):
+    """The validation set of the shipped next-value recipe (generated, seed 999)."""
+    _, data_cfg, _ = next_value_recipe(fast)
+    return generate_next_value(replace(data_cfg, num_samples=2_000 if fast else 8_000, seed=999))
+
+
+def signal_training_sets(fast: bool = False) -> tuple[SignalData, SignalData]:
+    """(train, validation) of the shipped signal recipe: half default, half hard difficulty, so one
+    model serves both benchmarks."""
+    _, n, _ = signal_recipe(fast)
+    train = concat_signal(generate_signal(SignalConfig(num_samples=n // 2, seed=1)),
+                          generate_signal(hard_signal_config(num_samples=n // 2, seed=2)))
+    v = 200 if fast else 2_000
+    val = concat_signal(generate_signal(SignalConfig(num_samples=v, seed=3)),
+                        generate_signal(hard_signal_config(num_samples=v, seed=4)))
+    return train, val
+
+
+def pretrain_next_value(out_dir=WEIGHTS_DIR, saved_dir=SAVED_MODELS_DIR, fast: bool = False, progress=True,
+                        val=None):
+    """Train the shipped next-value model on a fresh generated stream; ``val`` (anything with values,
+    mask and oracle or target, e.g. ``read_long`` of notebook 01's file) defaults to
+    :func:`next_value_validation`. Returns ``(model, history, paths)``."""
     model_cfg, data_cfg, train_cfg = next_value_recipe(fast)
     train_cfg = replace(train_cfg, progress=progress)
     set_seed(train_cfg.seed)
     model = build_model("lstm", "next-value", model_cfg)
-    val = generate_next_value(replace(data_cfg, num_samples=2_000 if fast else 8_000, seed=999))
-    val_loader = BucketLoader(val.values, val.mask, val.oracle, 1024, shuffle=False)
+    val = next_value_validation(fast) if val is None else val
+    values = val.values[..., 0] if val.values.ndim == 3 else val.values
+    y = val.oracle if getattr(val, "oracle", None) is not None else val.target
+    val_loader = BucketLoader(values, val.mask, y, 1024, shuffle=False)
     start = time.perf_counter()
     model, history = train_model(model, NextValueStream(data_cfg, batch_size=256), val_loader, train_cfg)
     metrics = {"val_mae_scaled": float(history.val_mae_scaled.min()), "train_seconds": time.perf_counter() - start}
@@ -80,36 +104,44 @@ def pretrain_next_value(out_dir=WEIGHTS_DIR, saved_dir=SAVED_MODELS_DIR, fast: b
                                   Path(out_dir), Path(saved_dir))
 
 
-def pretrain_signal(out_dir=WEIGHTS_DIR, saved_dir=SAVED_MODELS_DIR, fast: bool = False, progress=True):
-    model_cfg, n, train_cfg = signal_recipe(fast)
+def pretrain_signal(out_dir=WEIGHTS_DIR, saved_dir=SAVED_MODELS_DIR, fast: bool = False, progress=True,
+                    train=None, val=None, name: str = "pooling"):
+    """Train the shipped signal classifier (``name="pooling"``) or its Transformer variant
+    (``"transformer"``, written as ``signal-transformer``). ``train``/``val`` (values, mask, label)
+    default to :func:`signal_training_sets`. Returns ``(model, history, paths)``."""
+    model_cfg, _, train_cfg = signal_recipe(fast)
+    if name == "transformer":
+        model_cfg = {"num_features": 4, "d_model": 32, "num_heads": 4, "num_layers": 2, "dim_feedforward": 64,
+                     "max_len": 64}
+        train_cfg = replace(train_cfg, epochs=2 if fast else 6, lr=1e-3)
     train_cfg = replace(train_cfg, progress=progress)
+    if train is None or val is None:
+        train, val = signal_training_sets(fast)
     set_seed(train_cfg.seed)
-    # half at the default difficulty, half at the hard one, so one model serves both benchmarks
-    train = concat_signal(generate_signal(SignalConfig(num_samples=n // 2, seed=1)),
-                          generate_signal(hard_signal_config(num_samples=n // 2, seed=2)))
-    val = concat_signal(generate_signal(SignalConfig(num_samples=2_000, seed=3)),
-                        generate_signal(hard_signal_config(num_samples=2_000, seed=4)))
-    model = build_model("pooling", "classify", model_cfg)
+    model = build_model(name, "classify", model_cfg)
     start = time.perf_counter()
     model, history = train_model(
         model, BucketLoader(train.values, train.mask, train.label, 128, seed=0, bucket=False),
         BucketLoader(val.values, val.mask, val.label, 1000, shuffle=False), train_cfg)
     metrics = {"val_accuracy": float(history.val_accuracy.max()), "train_seconds": time.perf_counter() - start}
+    _, n, _ = signal_recipe(fast)
     recipe = {"train": [config_to_dict(SignalConfig(num_samples=n // 2, seed=1)),
                         config_to_dict(hard_signal_config(num_samples=n // 2, seed=2))]}
-    return model, history, _write(model, "signal", history, metrics, train_cfg, recipe,
-                                  Path(out_dir), Path(saved_dir))
+    file = "signal" if name == "pooling" else f"signal-{name}"
+    return model, history, _write(model, file, history, metrics, train_cfg, recipe, Path(out_dir), Path(saved_dir))
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m seqattn.pretrain", description=__doc__.splitlines()[0])
-    p.add_argument("which", choices=["next-value", "signal", "all"], help="which shipped model to train")
+    p.add_argument("which", choices=["next-value", "signal", "signal-transformer", "all"],
+                   help="which shipped model to train (all: next-value and signal)")
     p.add_argument("--fast", action="store_true", help="tiny settings (seconds), for tests")
     p.add_argument("--out-dir", default=str(WEIGHTS_DIR), help="where weights/*.pt and *.json go")
     p.add_argument("--saved-dir", default=str(SAVED_MODELS_DIR), help="where exported programs go")
     args = p.parse_args(argv)
     torch.set_num_threads(max(1, torch.get_num_threads()))
-    jobs = {"next-value": pretrain_next_value, "signal": pretrain_signal}
+    jobs = {"next-value": pretrain_next_value, "signal": pretrain_signal,
+            "signal-transformer": lambda *a, **k: pretrain_signal(*a, name="transformer", **k)}
     for name in (["next-value", "signal"] if args.which == "all" else [args.which]):
         _, history, paths = jobs[name](args.out_dir, args.saved_dir, fast=args.fast)
         print(history.to_string(index=False))

@@ -27,14 +27,17 @@ PRESETS: dict[str, list[float]] = {
 PRESET_LENGTH = {"linear": 5, "sin t": 5, "noisy linear": 4, "log decay": 5, "rise and fall": 5}
 
 
-def _show(output, fig) -> None:
-    import matplotlib.pyplot as plt
-    from IPython.display import display
+def _show(image, fig) -> None:
+    """Render ``fig`` to PNG into an ``ipywidgets.Image``: no display messages, so the app behaves the
+    same in Jupyter, Voila and nbval, and a browser sees one ``<img>`` whose ``src`` changes."""
+    import io
 
-    with output:
-        output.clear_output(wait=True)
-        display(fig)
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
     plt.close(fig)
+    image.value = buffer.getvalue()
 
 
 @dataclass
@@ -87,7 +90,7 @@ def next_value_app(model=None, max_steps: int = 12, preset: str = "linear") -> N
                          continuous_update=False)
     text = w.HTML()
     text.add_class("seqattn-prediction")
-    output = w.Output()
+    output = w.Image(format="png")
     output.add_class("seqattn-plot")
     app = NextValueApp(w.HBox([w.VBox([dropdown, length, *sliders]), w.VBox([text, output])]),
                        sliders, dropdown, length, text, output, model)
@@ -171,7 +174,8 @@ def signal_app(model=None, length: int = 64) -> SignalApp:
     noise = w.FloatSlider(value=1.0, min=0.2, max=2.0, step=0.1, description="noise", continuous_update=False)
     text = w.HTML()
     text.add_class("seqattn-signal")
-    output = w.Output()
+    output = w.Image(format="png")
+    output.add_class("seqattn-signal-plot")
     app = SignalApp(w.VBox([w.HBox([position, amplitude, noise]), text, output]), position, amplitude, noise,
                     text, output, model, length)
     for s in (position, amplitude, noise):

@@ -145,7 +145,7 @@ def bad_csvs(tmp_path):
 
 
 def test_bad_csvs_exit_2_naming_the_problem(tmp_path):
-    for name, (path, message) in bad_csvs(tmp_path).items():
+    for path, message in bad_csvs(tmp_path).values():
         assert_bad_input(run("predict", "--csv", path, "--json"), message)
     assert_bad_input(run("predict", "--csv", tmp_path / "nope.csv"), "file not found")
     assert_bad_input(run("evaluate", "--ckpt", WEIGHTS_DIR / "next-value.pt", "--csv",

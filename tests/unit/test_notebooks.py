@@ -1,0 +1,34 @@
+"""Notebook hygiene: committed executed, no errors, no machine paths, thin cells, stripped metadata.
+
+(The notebooks themselves run under nbval: ``pytest`` collects ``notebooks/*.ipynb``.)"""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
+MACHINE_PATH = re.compile(r"(/work/|/root/|/home/|/tmp/|[A-Z]:\\\\Users)")
+
+
+def test_the_series_is_numbered_01_to_04():
+    names = [p.stem for p in NOTEBOOKS]
+    assert names[:4] == ["01_generate", "02_train", "03_evaluate", "04_visualize"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_committed_executed_clean_and_thin(path):
+    nb = json.loads(path.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code" and "".join(c["source"]).strip()]
+    assert code, "no code cells"
+    for c in code:
+        src = "".join(c["source"])
+        assert c["execution_count"] is not None, f"unexecuted cell: {src[:60]!r}"
+        assert not [o for o in c["outputs"] if o["output_type"] == "error"], f"error output in {src[:60]!r}"
+        assert len(src.splitlines()) <= 14, f"cell too long for a thin notebook: {src[:60]!r}"
+        assert "class " not in src and "def " not in src, "classes/functions belong in seqattn/"
+    text = path.read_text()
+    assert not MACHINE_PATH.search(text), f"absolute path in {path.name}: {MACHINE_PATH.search(text).group()}"
+    assert set(nb["metadata"]) <= {"kernelspec", "language_info", "widgets"}
+    assert "FAST" in "".join(code[0]["source"])  # the small-settings switch comes first
