@@ -8,7 +8,7 @@ export OMP_WAIT_POLICY := PASSIVE
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint lab bench weights clean
+.PHONY: help demo test lint lab app bench weights clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -30,6 +30,9 @@ lint: $(STAMP)  ## ruff
 
 lab: $(STAMP)  ## JupyterLab on notebooks/
 	$(VENV)/bin/jupyter lab notebooks/
+
+app: $(STAMP)  ## serve notebook 04's sliders as a web app (Voila) on http://127.0.0.1:8866
+	$(PY) -m voila notebooks/04_visualize.ipynb --port=8866 --no-browser --Voila.ip=127.0.0.1
 
 bench: $(STAMP)  ## run every benchmark; results in benchmarks/results/ (quoted in the README)
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints-cpu.txt -e '.[dev,notebooks,bench]'

@@ -70,3 +70,31 @@ def config_to_dict(cfg) -> dict:
 def hard_signal_config(**overrides) -> SignalConfig:
     """The harder signal benchmark: lower amplitude and a distractor in every sample."""
     return SignalConfig(**{"amplitude": 1.2, "distractor_prob": 1.0, **overrides})
+
+
+@dataclass(frozen=True)
+class BoxConfig:
+    """Planted-box benchmark (after Ismail et al. 2020): a box of steps × features carries the class."""
+
+    num_samples: int = 4_000
+    max_len: int = 50
+    num_features: int = 8
+    box_len: int = 8  # steps in the informative box (small = the "rare time" variant)
+    box_features: int = 3  # features in the box
+    amplitude: float = 1.0  # +amplitude inside the box for class 1, −amplitude for class 0
+    background: str = "gaussian"  # "gaussian" or "ar" (AR(1), phi = 0.8, unit variance)
+    moving: bool = True  # random box position per sample; False = the same position for all
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class HMMConfig:
+    """Two-state hidden-Markov benchmark (after FIT, Tonekaboni et al. 2020): the label is the state at
+    the last step; the truth marks the steps where the state switches."""
+
+    num_samples: int = 4_000
+    max_len: int = 50
+    num_features: int = 3
+    switch_prob: float = 0.08  # per-step probability of changing state
+    separation: float = 1.2  # distance between the two states' means (per feature, noise std 1)
+    seed: int = 0

@@ -89,3 +89,14 @@ def run_demo() -> None:
     print(f"== One signal sequence: P(class=1) = {r.prediction:.3f}; planted event at t={start}..{start + 5}")
     for t, w in r.top(5):
         print(f"  t={t:02d} weight={w:.3f}{'  <- in the event' if example.salient[i, t] else ''}")
+
+    import importlib.util
+
+    if importlib.util.find_spec("nbclient") is None:  # nbclient comes with the `notebooks` extra
+        print("\n(notebook report skipped: install the `notebooks` extra)")
+        return
+    from .reports import run_notebooks
+
+    print("\n== Re-executing the notebook series (small settings) into reports/")
+    for row in run_notebooks(fast=True):
+        print(f"  {row['notebook']}: {row['figures']} figures")

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import DataConfig, SignalConfig
+from ..config import BoxConfig, DataConfig, HMMConfig, SignalConfig
 from .families import FAMILIES
 
 
@@ -185,3 +185,52 @@ def generate_dataset(num_samples: int = 100_000, min_len: int = 3, max_len: int 
         torch.from_numpy(d.target).float(),
         torch.from_numpy(d.mask),
     )
+
+
+def generate_box(cfg: BoxConfig = BoxConfig()) -> SignalData:
+    """Planted-box data [N, T, D] (all sequences full length): a box of ``box_len`` steps ×
+    ``box_features`` features is shifted by +amplitude (class 1) or −amplitude (class 0) on a Gaussian or
+    AR(1) background; ``salient`` marks the box's steps for both classes."""
+    if cfg.background not in ("gaussian", "ar"):
+        raise ValueError(f"background must be 'gaussian' or 'ar', got {cfg.background!r}")
+    if cfg.box_len > cfg.max_len or cfg.box_features > cfg.num_features:
+        raise ValueError("the box must fit inside [max_len, num_features]")
+    rng = np.random.default_rng(cfg.seed)
+    n, t, d = cfg.num_samples, cfg.max_len, cfg.num_features
+    x = rng.standard_normal((n, t, d))
+    if cfg.background == "ar":
+        phi = 0.8
+        for k in range(1, t):  # unit-variance AR(1): x_t = phi x_{t-1} + sqrt(1 - phi^2) e_t
+            x[:, k] = phi * x[:, k - 1] + np.sqrt(1 - phi**2) * x[:, k]
+    label = rng.integers(0, 2, n)
+    if cfg.moving:
+        start = rng.integers(0, t - cfg.box_len + 1, n)
+        feat = rng.integers(0, d - cfg.box_features + 1, n)
+    else:
+        start = np.full(n, (t - cfg.box_len) // 2)
+        feat = np.zeros(n, dtype=np.int64)
+    steps = start[:, None] + np.arange(cfg.box_len)
+    feats = feat[:, None] + np.arange(cfg.box_features)
+    rows = np.arange(n)[:, None, None]
+    x[rows, steps[:, :, None], feats[:, None, :]] += np.where(label == 1, 1.0, -1.0)[:, None, None] * cfg.amplitude
+    salient = np.zeros((n, t), dtype=bool)
+    salient[np.arange(n)[:, None], steps] = True
+    return SignalData(x.astype(np.float32), np.ones((n, t), dtype=bool), np.full(n, t, dtype=np.int64),
+                      label.astype(np.int64), salient, start.astype(np.int64), np.zeros(n, dtype=bool))
+
+
+def generate_hmm(cfg: HMMConfig = HMMConfig()) -> SignalData:
+    """Two-state hidden-Markov sequences [N, T, D]: observations are Gaussian around a state-dependent
+    mean; the label is the state at the last step; ``salient`` marks the steps where the state switches
+    (``event_start`` holds the last switch, −1 if none)."""
+    rng = np.random.default_rng(cfg.seed)
+    n, t, d = cfg.num_samples, cfg.max_len, cfg.num_features
+    switches = rng.random((n, t)) < cfg.switch_prob
+    switches[:, 0] = False
+    state = (rng.integers(0, 2, n)[:, None] + np.cumsum(switches, axis=1)) % 2
+    means = np.where(state[:, :, None] == 1, 0.5, -0.5) * cfg.separation * np.ones(d)
+    x = means + rng.standard_normal((n, t, d))
+    last_switch = np.where(switches.any(1), t - 1 - np.argmax(switches[:, ::-1], axis=1), -1)
+    return SignalData(x.astype(np.float32), np.ones((n, t), dtype=bool), np.full(n, t, dtype=np.int64),
+                      state[:, -1].astype(np.int64), switches, last_switch.astype(np.int64),
+                      np.zeros(n, dtype=bool))

@@ -25,10 +25,14 @@ class QueryPooling(nn.Module):
         self.query = nn.Parameter(torch.randn(hidden_size) / math.sqrt(hidden_size))
         self.key = nn.Linear(hidden_size, hidden_size)
         self.value = nn.Linear(hidden_size, hidden_size)
+        # faithfulness tests (seqattn.explain) may replace the weights, e.g. by uniform ones; not a parameter
+        self.override = None
 
     def forward(self, h: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         scores = self.key(h) @ self.query / math.sqrt(h.shape[-1])  # (B, T)
         attention = masked_softmax(scores, mask)
+        if self.override is not None:
+            attention = self.override(attention, mask)
         context = torch.einsum("bt,bth->bh", attention, self.value(h))
         return context, attention
 

@@ -1,0 +1,115 @@
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("captum")
+
+from seqattn.config import SignalConfig  # noqa: E402
+from seqattn.data import generate_signal  # noqa: E402
+from seqattn.data.loaders import BucketLoader  # noqa: E402
+from seqattn.explain import (  # noqa: E402
+    METHODS,
+    deletion_insertion,
+    explain_report,
+    influence_map,
+    influence_maps,
+    kendall_tau,
+    localisation,
+    override_attention,
+)
+from seqattn.masks import valid_mask  # noqa: E402
+from seqattn.train import TrainConfig, train_model  # noqa: E402
+from tests.conftest import model_input, tiny_model  # noqa: E402
+
+
+def test_localisation_known_answers():
+    rng = np.random.default_rng(0)
+    salient = np.zeros((400, 20), dtype=bool)
+    salient[:, 5:8] = True
+    mask = np.ones_like(salient)
+    perfect = localisation(salient.astype(float), salient, mask)
+    assert perfect["pointing_game"] == perfect["precision_at_k"] == perfect["auroc"] == perfect["auprc"] == 1.0
+    rand = localisation(rng.random(salient.shape), salient, mask)
+    assert rand["base_rate"] == pytest.approx(0.15)
+    assert abs(rand["precision_at_k"] - 0.15) < 0.03 and abs(rand["auroc"] - 0.5) < 0.05
+    assert abs(rand["pointing_game"] - 0.15) < 0.05 and rand["auprc"] < 0.3
+    with pytest.raises(ValueError, match="no sample"):
+        localisation(salient.astype(float), np.zeros_like(salient), mask)
+
+
+@pytest.mark.parametrize("name, task", [("pooling", "classify"), ("lstm", "next-value"), ("transformer", "classify")])
+def test_every_map_is_a_distribution_over_valid_steps(name, task):
+    model = tiny_model(name, task)
+    mask = valid_mask(torch.tensor([9, 5, 7]), 9)
+    x = model_input(task, 3, 9) * (mask if task == "next-value" else mask.unsqueeze(-1))
+    maps = influence_maps(model, x, mask)
+    assert ("rollout" in maps) == (name == "transformer")
+    assert set(maps) <= set(METHODS)
+    for method, m in maps.items():
+        assert m.shape == (3, 9), method
+        assert torch.all(m[~mask] == 0) and torch.all(m >= 0), method
+        torch.testing.assert_close(m.sum(1), torch.ones(3, dtype=m.dtype), msg=method)
+    with pytest.raises(ValueError, match="rollout needs a Transformer"):
+        influence_map(tiny_model("pooling", "classify"), model_input("classify", 1, 5), method="rollout")
+    with pytest.raises(ValueError, match="unknown method"):
+        influence_map(model, x, mask, method="shap")
+
+
+def test_override_attention_uniform_and_permute():
+    model = tiny_model("pooling", "classify")
+    mask = valid_mask(torch.tensor([6, 4]), 6)
+    x = model_input("classify", 2, 6)
+    base = model(x, mask).attention
+    with override_attention(model, "uniform"):
+        uni = model(x, mask).attention
+    torch.testing.assert_close(uni[1], torch.tensor([0.25] * 4 + [0, 0]))
+    with override_attention(model, "permute", seed=1):
+        perm = model(x, mask).attention
+    for i in range(2):
+        assert torch.allclose(perm[i].sort().values, base[i].sort().values)
+        assert torch.all(perm[i][~mask[i]] == 0)
+    assert torch.equal(model(x, mask).attention, base)  # restored
+
+
+@pytest.fixture(scope="module")
+def trained():
+    cfg = dict(max_len=24, min_len=24, num_features=3, amplitude=3.0, distractor_prob=0.0)
+    d = generate_signal(SignalConfig(num_samples=1200, seed=0, **cfg))
+    v = generate_signal(SignalConfig(num_samples=300, seed=1, **cfg))
+    model = tiny_model("pooling", "classify", hidden_size=16)
+    model, _ = train_model(model, BucketLoader(d.values, d.mask, d.label, 64, bucket=False),
+                           BucketLoader(v.values, v.mask, v.label, 300, shuffle=False),
+                           TrainConfig(epochs=8, lr=5e-3, progress=False))
+    return model, v.subset(np.flatnonzero(v.label == 1))
+
+
+def test_deleting_the_planted_event_drops_faster_than_random(trained):
+    model, pos = trained
+    x, mask = torch.as_tensor(pos.values), torch.as_tensor(pos.mask)
+    truth = torch.as_tensor(pos.salient, dtype=torch.float64)
+    rand = influence_map(model, x, mask, "random")
+    d_truth, i_truth = deletion_insertion(model, x, mask, truth)
+    d_rand, i_rand = deletion_insertion(model, x, mask, rand)
+    assert d_truth[0] == pytest.approx(d_rand[0]) and d_truth[0] > 0.8  # nothing removed yet
+    assert d_truth.mean() < d_rand.mean() - 0.2 and i_truth.mean() > i_rand.mean()
+
+
+def test_report_scores_every_map_and_gradients_agree_with_each_other(trained):
+    model, pos = trained
+    report = explain_report(model, pos, n=64)
+    assert set(report.index) == {"attention", "attention_norm", "grad_input", "integrated_gradients",
+                                 "occlusion", "random"}
+    assert {"pointing_game", "precision_at_k", "auroc", "auprc", "deletion_auc", "kendall_tau_vs_ig"} <= set(report)
+    assert report.loc["integrated_gradients", "kendall_tau_vs_ig"] == pytest.approx(1.0)
+    for m in ("attention", "integrated_gradients", "occlusion"):
+        assert report.loc[m, "auprc"] > report.loc["random", "auprc"] + 0.3
+        assert report.loc[m, "deletion_auc"] < report.loc["random", "deletion_auc"]
+    tests = report.attrs["attention_tests"]
+    assert tests["accuracy"] > 0.9 and tests["accuracy_uniform"] < tests["accuracy"]
+    assert len(report.attrs["curves"]["attention"]["deletion"]) == 11
+
+
+def test_kendall_tau_identical_and_reversed():
+    a = np.arange(10.0)[None, :]
+    mask = np.ones((1, 10), dtype=bool)
+    assert kendall_tau(a, a, mask) == pytest.approx(1.0) and kendall_tau(a, -a, mask) == pytest.approx(-1.0)
