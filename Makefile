@@ -40,6 +40,7 @@ bench: $(STAMP)  ## run every benchmark; results in benchmarks/results/ (quoted 
 	$(PY) benchmarks/bench_accuracy.py
 	$(PY) benchmarks/bench_speed.py
 	$(PY) benchmarks/bench_cli.py
+	$(PY) benchmarks/bench_explain.py
 
 weights: $(STAMP)  ## retrain the shipped weights/ and saved_models/ (about 9 minutes on 2 cores)
 	$(PY) -m seqattn.pretrain all

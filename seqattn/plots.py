@@ -187,3 +187,24 @@ def plot_confusion_roc(probability, label, threshold: float = 0.5):
     right.legend(loc="lower right")
     fig.tight_layout()
     return fig
+
+
+def plot_deletion(report, title: str = ""):
+    """Deletion and insertion curves of every map in an ``explain_report`` table (``report.attrs["curves"]``)."""
+    plt = _plt()
+    curves = report.attrs["curves"]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), sharex=True)
+    for name, c in curves.items():
+        style = {"ls": ":", "color": "grey"} if name == "random" else {}
+        x = np.linspace(0, 1, len(c["deletion"]))
+        left.plot(x, c["deletion"], marker=".", label=f"{name} ({np.mean(c['deletion']):.3f})", **style)
+        right.plot(x, c["insertion"], marker=".", label=f"{name} ({np.mean(c['insertion']):.3f})", **style)
+    left.set_title("deletion: remove steps in map order")
+    right.set_title("insertion: reveal steps in map order")
+    for ax in (left, right):
+        ax.set_xlabel("share of steps")
+        ax.legend(fontsize=7)
+    left.set_ylabel("explained score")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -98,10 +98,10 @@ def test_report_scores_every_map_and_gradients_agree_with_each_other(trained):
     model, pos = trained
     report = explain_report(model, pos, n=64)
     assert set(report.index) == {"attention", "attention_norm", "grad_input", "integrated_gradients",
-                                 "occlusion", "random"}
+                                 "occlusion", "consensus", "random"}
     assert {"pointing_game", "precision_at_k", "auroc", "auprc", "deletion_auc", "kendall_tau_vs_ig"} <= set(report)
     assert report.loc["integrated_gradients", "kendall_tau_vs_ig"] == pytest.approx(1.0)
-    for m in ("attention", "integrated_gradients", "occlusion"):
+    for m in ("attention", "integrated_gradients", "occlusion", "consensus"):
         assert report.loc[m, "auprc"] > report.loc["random", "auprc"] + 0.3
         assert report.loc[m, "deletion_auc"] < report.loc["random", "deletion_auc"]
     tests = report.attrs["attention_tests"]
@@ -113,3 +113,13 @@ def test_kendall_tau_identical_and_reversed():
     a = np.arange(10.0)[None, :]
     mask = np.ones((1, 10), dtype=bool)
     assert kendall_tau(a, a, mask) == pytest.approx(1.0) and kendall_tau(a, -a, mask) == pytest.approx(-1.0)
+
+
+def test_consensus_is_the_mean_of_its_parts_and_the_default():
+    from seqattn.explain import DEFAULT_MAP, explain
+
+    model = tiny_model("pooling", "classify")
+    x = model_input("classify", 2, 10)
+    parts = [influence_map(model, x, None, m) for m in ("integrated_gradients", "occlusion", "attention_norm")]
+    torch.testing.assert_close(influence_map(model, x, None, "consensus"), sum(parts) / 3)
+    torch.testing.assert_close(explain(model, x), influence_map(model, x, None, DEFAULT_MAP))
