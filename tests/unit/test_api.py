@@ -45,6 +45,14 @@ def test_wrong_model_for_the_call_and_unknown_name():
         detect(np.zeros((10, 3)))
 
 
+def test_every_shipped_model_loads_for_its_task():
+    from seqattn.api import PRETRAINED
+
+    for name in PRETRAINED:
+        model = load_pretrained(name)
+        assert model.task == ("next-value" if name == "next-value" else "classify") and not model.training
+
+
 def test_package_exports_are_lazy_and_complete():
     for name in seqattn.__all__:
         assert getattr(seqattn, name) is not None
