@@ -50,6 +50,11 @@ def _write_lines(lines) -> None:
         out.write("\n".join(chunk) + "\n")
 
 
+def _show_progress(n: int) -> bool:
+    """A progress bar for long batch work, on an interactive stderr only (scripts get clean output)."""
+    return n >= 20_000 and sys.stderr.isatty()
+
+
 def _rounded(values, digits: int = 6) -> list[float]:
     return [round(float(v), digits) for v in values]
 
@@ -84,7 +89,7 @@ def _cmd_predict(args) -> int:
         if d.lengths.min() < 2:
             k = int(np.argmin(d.lengths))
             raise UsageError(f"{args.csv}: sequence_id={d.ids[k]!r} has {d.lengths[k]} value; need at least 2")
-        prediction, attention = predict_arrays(model, d.values, d.mask)
+        prediction, attention = predict_arrays(model, d.values, d.mask, progress=_show_progress(len(d)))
         if args.json:
             _write_lines(
                 json.dumps({"sequence_id": _json_id(i), "prediction": float(p),
@@ -118,7 +123,7 @@ def _cmd_infer(args) -> int:
         from .metrics import predict_arrays
 
         d = _read_csv_for(model, args.csv)
-        probability, attention = predict_arrays(model, d.values, d.mask)
+        probability, attention = predict_arrays(model, d.values, d.mask, progress=_show_progress(len(d)))
 
         def record(i, p, a, n):
             top = np.argsort(-a[:n], kind="stable")[: args.topk]

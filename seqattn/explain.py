@@ -5,7 +5,7 @@ Maps (all ``[B, T]``, non-negative, summing to 1 over valid steps, 0 on padding)
 - ``attention``: the model's pooling attention, as returned in ``SeqOutput.attention``;
 - ``attention_norm``: attention × the norm of the value vector it weights (Kobayashi et al. 2020);
 - ``rollout``: Transformer only, pooling attention propagated through head-averaged self-attention
-  with the residual (Abnar & Zuidema 2020);
+  with the residual (Abnar & Zuidema 2020); :func:`head_maps` gives one map per layer and head;
 - ``grad_input``: |gradient × input| (Captum ``InputXGradient``);
 - ``integrated_gradients``: |Integrated Gradients| from a zero baseline (Captum);
 - ``occlusion``: score change when a window of steps is replaced by the baseline (Captum ``Occlusion``);
@@ -161,6 +161,19 @@ def _attention_maps(model, x, mask, method):
 def explain(model: nn.Module, x: torch.Tensor, mask: torch.Tensor | None = None, **kw) -> torch.Tensor:
     """The default influence map (:data:`DEFAULT_MAP`) ``[B, T]``; raw attention stays in ``SeqOutput``."""
     return influence_map(model, x, mask, DEFAULT_MAP, **kw)
+
+
+@torch.no_grad()
+def head_maps(model: nn.Module, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Transformer only: one map per layer and head, ``[B, L, H, T]`` — the pooling attention carried back
+    through that head's self-attention (each row a distribution over valid steps)."""
+    mask = check_mask(x, mask)
+    out = model.eval()(x, mask)
+    if out.head_attention is None:
+        raise ValueError("per-head maps need a Transformer (per-layer self-attention)")
+    pooled = out.attention.double()[:, None, None, None, :]  # (B, 1, 1, 1, T) over queries
+    maps = (pooled @ out.head_attention.double()).squeeze(-2)  # (B, L, H, T) over keys
+    return maps * mask[:, None, None, :]
 
 
 def influence_maps(model, x, mask=None, methods=None, **kw) -> dict[str, torch.Tensor]:

@@ -15,10 +15,12 @@ from .baselines import linear_extrapolation, naive_last_value
 
 
 @torch.no_grad()
-def predict_arrays(model: nn.Module, values: np.ndarray, mask: np.ndarray, batch_size: int = 4096):
+def predict_arrays(model: nn.Module, values: np.ndarray, mask: np.ndarray, batch_size: int = 4096,
+                   progress: bool = False):
     """Run ``model`` over all rows; returns ``(prediction, attention [N, T])`` as numpy arrays in row order.
 
-    ``prediction`` is the next value ``[N]`` or P(class = 1) ``[N]`` for classifiers.
+    ``prediction`` is the next value ``[N]`` or P(class = 1) ``[N]`` for classifiers; ``progress`` shows a
+    tqdm bar on stderr.
     """
     from .data.loaders import BucketLoader
 
@@ -30,7 +32,12 @@ def predict_arrays(model: nn.Module, values: np.ndarray, mask: np.ndarray, batch
         values = values[..., 0]
     dummy = np.zeros(n)
     device = next(model.parameters()).device
-    for batch in BucketLoader(values, mask, dummy, batch_size, shuffle=False):
+    loader = BucketLoader(values, mask, dummy, batch_size, shuffle=False)
+    if progress:
+        from tqdm.auto import tqdm
+
+        loader = tqdm(loader, desc="predicting", unit="batch", leave=False)
+    for batch in loader:
         out = model(batch.x.to(device), batch.mask.to(device))
         p = out.prediction if model.task == "next-value" else torch.softmax(out.prediction.float(), -1)[:, 1]
         rows = batch.index.numpy()

@@ -123,3 +123,15 @@ def test_consensus_is_the_mean_of_its_parts_and_the_default():
     parts = [influence_map(model, x, None, m) for m in ("integrated_gradients", "occlusion", "attention_norm")]
     torch.testing.assert_close(influence_map(model, x, None, "consensus"), sum(parts) / 3)
     torch.testing.assert_close(explain(model, x), influence_map(model, x, None, DEFAULT_MAP))
+
+
+def test_head_maps_one_distribution_per_layer_and_head():
+    from seqattn.explain import head_maps
+
+    model = tiny_model("transformer", "classify")
+    mask = valid_mask(torch.tensor([10, 6]), 10)
+    maps = head_maps(model, model_input("classify", 2, 10), mask)
+    assert maps.shape == (2, 2, 2, 10) and torch.all(maps[1, ..., 6:] == 0)
+    torch.testing.assert_close(maps.sum(-1), torch.ones(2, 2, 2, dtype=maps.dtype))
+    with pytest.raises(ValueError, match="need a Transformer"):
+        head_maps(tiny_model("pooling", "classify"), model_input("classify", 1, 5))
