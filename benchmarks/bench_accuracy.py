@@ -20,8 +20,7 @@ from common import write  # noqa: E402
 from seqattn.api import load_pretrained  # noqa: E402
 from seqattn.config import DataConfig  # noqa: E402
 from seqattn.data import generate_next_value  # noqa: E402
-from seqattn.demo import signal_detection_table  # noqa: E402
-from seqattn.metrics import evaluate, example_table, predict_arrays  # noqa: E402
+from seqattn.metrics import evaluate, example_table, predict_arrays, signal_detection_table  # noqa: E402
 
 ARIMA_PER_FAMILY = 150
 

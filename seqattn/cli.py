@@ -160,11 +160,11 @@ def _cmd_infer(args) -> int:
 
 
 def _cmd_evaluate(args) -> int:
-    from .checkpoint import load_model, read_checkpoint
-
-    task = read_checkpoint(args.ckpt)["task"]
-    model = load_model(args.ckpt)
+    from .checkpoint import model_from_checkpoint, read_checkpoint
     from .metrics import evaluate
+
+    ckpt = read_checkpoint(args.ckpt)  # read once: the task and the model come from the same file
+    task, model = ckpt["task"], model_from_checkpoint(ckpt, source=args.ckpt)
 
     if args.csv:
         data = _read_csv_for(model, args.csv, require="target" if task == "next-value" else "label")

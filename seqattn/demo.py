@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import SignalConfig, hard_signal_config, is_fast
+from .config import SignalConfig, is_fast
 
 
 def attention_bars(values, attention, width: int = 30) -> str:
@@ -22,39 +22,13 @@ def attention_bars(values, attention, width: int = 30) -> str:
     )
 
 
-def signal_detection_table(model, n: int = 4000, seed: int = 123):
-    """Accuracy of ``model`` vs the matched filter at the default and the hard difficulty, and how often
-    the top-1 attention step lies inside the planted event (correct class-1 predictions)."""
-    import pandas as pd
-
-    from .baselines import fit_threshold, matched_filter_scores
-    from .data import generate_signal, signal_pattern
-    from .metrics import classification_metrics, predict_arrays
-
-    rows = []
-    for name, make in (("default", SignalConfig), ("hard", hard_signal_config)):
-        fit, test = generate_signal(make(num_samples=n, seed=seed)), generate_signal(make(num_samples=n, seed=seed + 1))
-        cfg = make()
-        pattern = signal_pattern(cfg.event_len, cfg.num_features, cfg.amplitude)
-        threshold = fit_threshold(matched_filter_scores(fit.values, fit.mask, pattern)[0], fit.label)
-        mf = (matched_filter_scores(test.values, test.mask, pattern)[0] > threshold).astype(int)
-        prob, attention = predict_arrays(model, test.values, test.mask)
-        m = classification_metrics(prob, test.label)
-        hits = test.salient[np.arange(len(test)), attention.argmax(1)]
-        correct_pos = (test.label == 1) & (prob >= 0.5)
-        rows.append({"difficulty": name, "n": len(test), "accuracy": m["accuracy"], "roc_auc": m["roc_auc"],
-                     "f1": m["f1"], "matched_filter_accuracy": float((mf == test.label).mean()),
-                     "top1_in_event": float(hits[correct_pos].mean())})
-    return pd.DataFrame(rows).set_index("difficulty")
-
-
 def run_demo() -> None:
     import pandas as pd
 
     from .api import detect, load_pretrained, predict_next
     from .data import generate_signal
     from .datasets import dataset_summary, load_dataset, next_value_test, write_datasets
-    from .metrics import evaluate, example_table
+    from .metrics import evaluate, example_table, signal_detection_table
 
     fast = is_fast()
     paths = write_datasets(fast=fast)

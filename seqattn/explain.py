@@ -346,14 +346,6 @@ def explain_report(model, data, methods=None, n: int = 256, seed: int = 0):
         records.append(row)
     df = pd.DataFrame(records).set_index("map")
     df.attrs["curves"] = curves
-    if any(True for _ in _pooling_or_none(model)):
-        y = None if label is None else np.asarray(label)[rows]
-        df.attrs["attention_tests"] = attention_tests(model, x, mask, y)
+    y = None if label is None else np.asarray(label)[rows]
+    df.attrs["attention_tests"] = attention_tests(model, x, mask, y)  # every seqattn model pools
     return df
-
-
-def _pooling_or_none(model):
-    try:
-        yield _pooling(model)
-    except ValueError:
-        return

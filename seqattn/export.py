@@ -10,13 +10,13 @@ shorter input and mark the padding in the mask).
 
 from __future__ import annotations
 
-import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from .files import atomic_path
 
 
 class _Plain(nn.Module):
@@ -51,27 +51,19 @@ def export_model(model: nn.Module, path) -> Path:
     if path.suffix != exported_suffix(model):
         raise ValueError(f"{path}: this model exports to a {exported_suffix(model)} file")
     x, mask = example_inputs(model)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=f".tmp{path.suffix}") as tmp:
         if path.suffix == ".ts":
             # the tracer warns about shape checks inside nn.LSTM; a test checks other batch sizes and lengths
             with torch.no_grad(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                torch.jit.trace(_Plain(model), (x, mask), check_trace=False).save(tmp)
+                torch.jit.trace(_Plain(model), (x, mask), check_trace=False).save(str(tmp))
         else:
             batch = torch.export.Dim("batch", min=1, max=1 << 20)
             low = 3 if model.task == "next-value" else 2
             time = torch.export.Dim("time", min=low, max=model.config.max_len)
             shapes = {"x": {0: batch, 1: time}, "mask": {0: batch, 1: time}}
             program = torch.export.export(_Plain(model), (x, mask), dynamic_shapes=shapes, strict=False)
-            torch.export.save(program, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+            torch.export.save(program, str(tmp))
     return path
 
 

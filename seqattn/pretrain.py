@@ -14,7 +14,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .checkpoint import save_checkpoint
 from .config import (
@@ -71,12 +70,15 @@ def next_value_validation(fast: bool = False):
     return generate_next_value(replace(data_cfg, num_samples=2_000 if fast else 8_000, seed=999))
 
 
+def _signal_train_configs(fast: bool) -> tuple[SignalConfig, SignalConfig]:
+    _, n, _ = signal_recipe(fast)
+    return SignalConfig(num_samples=n // 2, seed=1), hard_signal_config(num_samples=n // 2, seed=2)
+
+
 def signal_training_sets(fast: bool = False) -> tuple[SignalData, SignalData]:
     """(train, validation) of the shipped signal recipe: half default, half hard difficulty, so one
     model serves both benchmarks."""
-    _, n, _ = signal_recipe(fast)
-    train = concat_signal(generate_signal(SignalConfig(num_samples=n // 2, seed=1)),
-                          generate_signal(hard_signal_config(num_samples=n // 2, seed=2)))
+    train = concat_signal(*(generate_signal(cfg) for cfg in _signal_train_configs(fast)))
     v = 200 if fast else 2_000
     val = concat_signal(generate_signal(SignalConfig(num_samples=v, seed=3)),
                         generate_signal(hard_signal_config(num_samples=v, seed=4)))
@@ -124,9 +126,7 @@ def pretrain_signal(out_dir=WEIGHTS_DIR, saved_dir=SAVED_MODELS_DIR, fast: bool 
         model, BucketLoader(train.values, train.mask, train.label, 128, seed=0, bucket=False),
         BucketLoader(val.values, val.mask, val.label, 1000, shuffle=False), train_cfg)
     metrics = {"val_accuracy": float(history.val_accuracy.max()), "train_seconds": time.perf_counter() - start}
-    _, n, _ = signal_recipe(fast)
-    recipe = {"train": [config_to_dict(SignalConfig(num_samples=n // 2, seed=1)),
-                        config_to_dict(hard_signal_config(num_samples=n // 2, seed=2))]}
+    recipe = {"train": [config_to_dict(cfg) for cfg in _signal_train_configs(fast)]}
     file = "signal" if name == "pooling" else f"signal-{name}"
     return model, history, _write(model, file, history, metrics, train_cfg, recipe, Path(out_dir), Path(saved_dir))
 
@@ -139,7 +139,6 @@ def main(argv=None) -> int:
     p.add_argument("--out-dir", default=str(WEIGHTS_DIR), help="where weights/*.pt and *.json go")
     p.add_argument("--saved-dir", default=str(SAVED_MODELS_DIR), help="where exported programs go")
     args = p.parse_args(argv)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     jobs = {"next-value": pretrain_next_value, "signal": pretrain_signal,
             "signal-transformer": lambda *a, **k: pretrain_signal(*a, name="transformer", **k)}
     for name in (["next-value", "signal"] if args.which == "all" else [args.which]):

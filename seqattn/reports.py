@@ -26,7 +26,7 @@ def run_notebooks(out_dir=REPORTS_DIR, fast: bool = True, timeout: int = 1800) -
     out_dir = Path(out_dir)
     figures = out_dir / "figures"
     figures.mkdir(parents=True, exist_ok=True)
-    saved_env = {k: os.environ.get(k) for k in ("SEQATTN_FAST", "OMP_WAIT_POLICY", "MPLBACKEND")}
+    saved_env = {k: os.environ.get(k) for k in ("SEQATTN_FAST", "OMP_WAIT_POLICY")}
     os.environ.update(OMP_WAIT_POLICY="PASSIVE")
     if fast:
         os.environ["SEQATTN_FAST"] = "1"

@@ -86,10 +86,8 @@ def run_train(args) -> int:
     _check(args)
     fast = args.fast or is_fast()
     task, name = args.task, args.model or DEFAULT_MODEL[args.task]
-    recipe_cfg = next_value_recipe(fast)[0] if (task, name) == ("next-value", "lstm") else {}
-    if (task, name) == ("classify", "pooling"):
-        recipe_cfg = signal_recipe(fast)[0]
-    recipe_train = next_value_recipe(fast)[2] if task == "next-value" else signal_recipe(fast)[2]
+    recipe_model, _, recipe_train = (next_value_recipe if task == "next-value" else signal_recipe)(fast)
+    recipe_cfg = recipe_model if name == DEFAULT_MODEL[task] else {}  # the shipped architecture's sizes
     set_seed(args.seed)
     loader, val, overrides = _data(args, fast)
     model = build_model(name, task, {**recipe_cfg, **overrides})

@@ -13,13 +13,13 @@ a planted event lies). Evaluation uses them when present.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from ..files import atomic_path
 
 ID, TIME, TARGET, LABEL = "sequence_id", "t", "target", "label"
 FAMILY, ORACLE, SALIENT = "family", "oracle", "salient"
@@ -247,19 +247,9 @@ def write_long(df: pd.DataFrame, path) -> Path:
     """Write a long table to ``.csv``/``.parquet`` atomically (temp file + rename); returns the path."""
     path = Path(path)
     suffix = _suffix(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         if suffix == ".csv":
             df.to_csv(tmp, index=False)
         else:
             df.to_parquet(tmp, index=False)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
