@@ -15,7 +15,7 @@ help:  ## list the targets
 
 $(STAMP): pyproject.toml constraints-cpu.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -c constraints-cpu.txt -e '.[dev,notebooks]'
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints-cpu.txt -e '.[dev,notebooks,real]'
 	@touch $(STAMP)
 
 demo: $(STAMP)  ## show the product end to end (creates .venv on first run)
@@ -35,7 +35,7 @@ app: $(STAMP)  ## serve notebook 04's sliders as a web app (Voila) on http://127
 	$(PY) -m voila notebooks/04_visualize.ipynb --port=8866 --no-browser --Voila.ip=127.0.0.1
 
 bench: $(STAMP)  ## run every benchmark; results in benchmarks/results/ (quoted in the README)
-	$(PY) -m pip install -q --disable-pip-version-check -c constraints-cpu.txt -e '.[dev,notebooks,bench]'
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints-cpu.txt -e '.[dev,notebooks,real,bench]'
 	$(PY) benchmarks/bench_generate.py
 	$(PY) benchmarks/bench_accuracy.py
 	$(PY) benchmarks/bench_speed.py

@@ -1,0 +1,223 @@
+"""Train on a long-format Parquet file larger than memory: read it one row group at a time.
+
+:class:`ParquetStream` is a torch ``IterableDataset`` that yields ready :class:`Batch` objects. It holds at
+most one record batch of rows plus a shuffle buffer of sequences, never the file. The rows of one sequence
+must be contiguous in the file (what :func:`seqattn.data.io.write_long` writes, and what sorting by
+``sequence_id`` gives); a sequence may span row groups. Every chunk goes through the same validation as
+:func:`seqattn.data.io.read_long`, so a bad value is a ValueError naming the column and sequence.
+
+Splits and shards are decided per sequence from its position ``k`` in the file: ``split="val"`` keeps
+``k % val_every == 0``, ``"train"`` the rest, ``"all"`` everything; then a distributed rank keeps every
+``world``-th of those (and a DataLoader worker every ``num_workers``-th of its rank's).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import IterableDataset, get_worker_info
+
+from .io import ID, LABEL, RESERVED, TARGET, TIME, LongData, _read_frame
+from .loaders import Batch
+
+
+class ParquetStream(IterableDataset):
+    """Batches from a long-format Parquet file, streamed in row-group batches.
+
+    Args:
+        path: the ``.parquet`` file.
+        task: ``"next-value"`` (needs ``target``) or ``"classify"`` (needs ``label``).
+        features: feature columns (default: every non-reserved column).
+        batch_size: sequences per batch.
+        shuffle: shuffle within a buffer of ``buffer_size`` sequences, seeded by ``(seed, epoch)``;
+            batches are cut from the buffer sorted by length, so padding stays small.
+        split / val_every: which sequences this stream yields (see the module docstring).
+        rank / world: this process's shard of a distributed run.
+        read_rows: rows per read (default: the file's row-group size).
+
+    >>> import pandas as pd, tempfile, os
+    >>> df = pd.DataFrame({"sequence_id": [0, 0, 1, 1, 1], "t": [0, 1, 0, 1, 2],
+    ...                    "x": [1., 2., 3., 4., 5.], "label": [0, 0, 1, 1, 1]})
+    >>> path = os.path.join(tempfile.mkdtemp(), "d.parquet"); df.to_parquet(path, row_group_size=2)
+    >>> stream = ParquetStream(path, "classify", batch_size=8, shuffle=False)
+    >>> [(tuple(b.x.shape), b.y.tolist()) for b in stream]
+    [((2, 3, 1), [0, 1])]
+    """
+
+    def __init__(self, path, task: str, *, features: tuple[str, ...] | None = None, batch_size: int = 256,
+                 shuffle: bool = True, buffer_size: int = 8192, seed: int = 0, split: str = "all",
+                 val_every: int = 10, rank: int = 0, world: int = 1, read_rows: int | None = None):
+        import pyarrow.parquet as pq
+
+        self.path = Path(path)
+        if self.path.suffix.lower() not in (".parquet", ".pq"):
+            raise ValueError(f"{self.path}: streaming reads .parquet files, not {self.path.suffix!r}")
+        if not self.path.is_file():
+            raise ValueError(f"{self.path}: no such file")
+        if task not in ("next-value", "classify"):
+            raise ValueError(f"unknown task {task!r}; choose next-value or classify")
+        if split not in ("all", "train", "val"):
+            raise ValueError(f"split must be all, train or val, got {split!r}")
+        if batch_size < 1 or buffer_size < 1 or val_every < 2 or not 0 <= rank < world:
+            raise ValueError(f"bad settings: batch_size={batch_size}, buffer_size={buffer_size}, "
+                             f"val_every={val_every}, rank={rank}, world={world}")
+        self.task, self.require = task, TARGET if task == "next-value" else LABEL
+        columns = pq.ParquetFile(self.path).schema_arrow.names
+        for column in (ID, TIME, self.require):
+            if column not in columns:
+                raise ValueError(f"{self.path}: missing column {column!r} (columns: {', '.join(columns)})")
+        self.features = tuple(features) if features else tuple(c for c in columns if c not in RESERVED)
+        missing = [c for c in self.features if c not in columns]
+        if missing or not self.features:
+            raise ValueError(f"{self.path}: missing feature column {missing[0] if missing else '(none)'!r}")
+        self.columns = [ID, TIME, *self.features, self.require]
+        self.batch_size, self.shuffle, self.buffer_size, self.seed = batch_size, shuffle, buffer_size, seed
+        self.split, self.val_every, self.rank, self.world = split, val_every, rank, world
+        self.read_rows, self.epoch, self._scan = read_rows, 0, None
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _keep(self, k: np.ndarray, shards: int, shard: int) -> np.ndarray:
+        """Which global sequence positions ``k`` this stream (and shard) yields."""
+        if self.split == "all":
+            chosen = np.ones(len(k), dtype=bool)
+            order = k
+        else:
+            is_val = k % self.val_every == 0
+            chosen = is_val if self.split == "val" else ~is_val
+            # position within the split, so shards stay balanced
+            order = k // self.val_every if self.split == "val" else k - k // self.val_every - 1
+        return chosen & (order % shards == shard)
+
+    def _record_batches(self):
+        import pyarrow.parquet as pq
+
+        pf = pq.ParquetFile(self.path)
+        rows = self.read_rows or max(1, pf.metadata.row_group(0).num_rows if pf.metadata.num_row_groups else 1)
+        yield from pf.iter_batches(batch_size=rows, columns=self.columns)
+
+    def scan(self) -> dict:
+        """One pass over the id column only: ``{"sequences": N in this stream's split and shard,
+        "max_len": longest sequence in the file}``. Cached."""
+        if self._scan is None:
+            import pyarrow.parquet as pq
+
+            pf = pq.ParquetFile(self.path)
+            last, run, longest, count = None, 0, 0, 0
+            for rb in pf.iter_batches(batch_size=self.read_rows or 65536, columns=[ID]):
+                ids = rb.column(0).to_numpy(zero_copy_only=False)
+                if len(ids) == 0:
+                    continue
+                new = np.concatenate([[last is None or ids[0] != last], ids[1:] != ids[:-1]])
+                starts = np.flatnonzero(new)
+                if len(starts) == 0:  # the whole chunk continues the current sequence
+                    run += len(ids)
+                else:
+                    lengths = np.diff(np.append(starts, len(ids)))
+                    run += starts[0]
+                    longest = max(longest, run, int(lengths[:-1].max(initial=0)))
+                    run, count = int(lengths[-1]), count + len(starts)
+                last = ids[-1]
+            longest = max(longest, run)
+            k = np.arange(count)
+            self._scan = {"sequences": int(self._keep(k, self.world, self.rank).sum()), "max_len": int(longest)}
+        return self._scan
+
+    def __len__(self) -> int:
+        """Batches per epoch for this rank (exact for one DataLoader worker)."""
+        n, per_buffer = self.scan()["sequences"], math.ceil(self.buffer_size / self.batch_size)
+        return (n // self.buffer_size) * per_buffer + math.ceil((n % self.buffer_size) / self.batch_size)
+
+    def _sequences(self):
+        """Yield LongData chunks of complete sequences that this stream keeps, in file order."""
+        import pandas as pd
+
+        info = get_worker_info()
+        workers, worker = (info.num_workers, info.id) if info is not None else (1, 0)
+        shards, shard = self.world * workers, self.rank * workers + worker
+        carry, seen, k0 = None, set(), 0
+        for rb in self._record_batches():
+            df = rb.to_pandas()
+            if carry is not None:
+                df = pd.concat([carry, df], ignore_index=True)
+            if len(df) == 0:
+                continue
+            ids = df[ID].to_numpy()
+            last_start = int(np.flatnonzero(np.concatenate([[True], ids[1:] != ids[:-1]]))[-1])
+            complete, carry = df.iloc[:last_start], df.iloc[last_start:]
+            if len(complete):
+                k0 = yield from self._emit(complete, seen, k0, shards, shard)
+        if carry is not None and len(carry):
+            yield from self._emit(carry, seen, k0, shards, shard)
+
+    def _emit(self, df, seen: set, k0: int, shards: int, shard: int):
+        ids = df[ID].to_numpy()
+        run_ids = ids[np.concatenate([[True], ids[1:] != ids[:-1]])]
+        for i in run_ids.tolist():
+            if i in seen:
+                raise ValueError(f"{self.path}: rows of sequence_id={i!r} are not contiguous; sort the file by "
+                                 f"sequence_id to stream it")
+            seen.add(i)
+        try:
+            data = _read_frame(df, max_len=None, require=self.require, features=self.features)
+        except ValueError as e:
+            raise ValueError(f"{self.path}: {e}") from None
+        keep = np.flatnonzero(self._keep(k0 + np.arange(len(data)), shards, shard))
+        if len(keep):
+            yield data.subset(keep)
+        return k0 + len(data)
+
+    def _flush(self, parts: list[LongData], rng) -> list[Batch]:
+        n = sum(len(p) for p in parts)
+        t = max(p.values.shape[1] for p in parts)
+        values = np.zeros((n, t, len(self.features)))
+        mask = np.zeros((n, t), dtype=bool)
+        ys, at = [], 0
+        for p in parts:
+            values[at : at + len(p), : p.values.shape[1]] = p.values
+            mask[at : at + len(p), : p.values.shape[1]] = p.mask
+            ys.append(p.target if self.task == "next-value" else p.label)
+            at += len(p)
+        y = np.concatenate(ys)
+        if self.task == "next-value":
+            values = values[..., 0]
+        lengths = mask.sum(1)
+        order = rng.permutation(n) if self.shuffle else np.arange(n)
+        order = order[np.argsort(lengths[order], kind="stable")]  # similar lengths together
+        batches = []
+        for i in range(0, n, self.batch_size):
+            rows = order[i : i + self.batch_size]
+            longest = int(lengths[rows].max())
+            batches.append(Batch(torch.from_numpy(values[rows, :longest]), torch.from_numpy(mask[rows, :longest]),
+                                 torch.from_numpy(y[rows]), torch.from_numpy(rows)))
+        if self.shuffle:
+            batches = [batches[i] for i in rng.permutation(len(batches))]
+        return batches
+
+    def __iter__(self):
+        rng = np.random.default_rng((self.seed, self.epoch, self.rank))
+        buffer: list[LongData] = []
+        size = 0
+        for part in self._sequences():
+            while len(part):
+                take = min(len(part), self.buffer_size - size)
+                buffer.append(part.subset(np.arange(take)))
+                part, size = part.subset(np.arange(take, len(part))), size + take
+                if size == self.buffer_size:
+                    yield from self._flush(buffer, rng)
+                    buffer, size = [], 0
+        if size:
+            yield from self._flush(buffer, rng)
+
+
+def with_split(stream: ParquetStream, split: str, shuffle: bool | None = None) -> ParquetStream:
+    """A copy of ``stream`` yielding another split (e.g. the validation sequences)."""
+    return ParquetStream(stream.path, stream.task, features=stream.features, batch_size=stream.batch_size,
+                         shuffle=stream.shuffle if shuffle is None else shuffle, buffer_size=stream.buffer_size,
+                         seed=stream.seed, split=split, val_every=stream.val_every, rank=stream.rank,
+                         world=stream.world, read_rows=stream.read_rows)
+
