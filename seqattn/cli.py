@@ -265,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--csv", help="training data: long format with `target` (next-value) or `label` (classify)")
     s.add_argument("--epochs", type=int, help="TrainConfig.epochs (default: the task's recipe)")
     s.add_argument("--lr", type=float, help="TrainConfig.lr (default: the task's recipe)")
-    s.add_argument("--batch-size", type=int, default=256, help="sequences per batch")
+    s.add_argument("--batch-size", type=int, default=256, help="sequences per batch (per process under torchrun)")
     s.add_argument("--num-samples", type=int, help="generated sequences per epoch (no --csv)")
     s.add_argument("--val-fraction", type=float, default=0.1, help="share of sequences held out for validation")
     s.add_argument("--seed", type=int, default=0, help="TrainConfig.seed: same seed, same numbers")
@@ -274,6 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--fast", action="store_true", help="tiny settings (same as SEQATTN_FAST=1)")
     s.add_argument("--dry-run", action="store_true", help="check data and settings, build the model, write nothing")
     s.add_argument("--no-progress", action="store_true", help="no progress bars")
+    s.add_argument("--stream", action="store_true",
+                   help="read the --csv .parquet file one row group at a time (files larger than memory)")
     s.set_defaults(func=_cmd_train)
 
     s = sub.add_parser("generate", help="write generated data in the long format (.csv/.parquet)")

@@ -11,6 +11,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -18,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import distributed as ddp
 from .checkpoint import read_checkpoint, save_checkpoint
 from .config import config_to_dict
 from .models import structural
@@ -79,7 +81,9 @@ def _batch_metric(task: str, output, batch) -> tuple[float, int]:
 
 @torch.no_grad()
 def validate(model: nn.Module, loader: Iterable, task: str, cfg: TrainConfig, device) -> dict:
-    """Mean loss and metric over a loader (``val_mae_scaled`` for next value, ``val_accuracy``)."""
+    """Mean loss and metric over a loader (``val_mae_scaled`` for next value, ``val_accuracy``).
+
+    In a distributed run each rank validates its own shard and the sums are reduced across ranks."""
     was_training = model.training
     model.eval()
     loss_sum, metric_sum, n = 0.0, 0.0, 0
@@ -90,6 +94,7 @@ def validate(model: nn.Module, loader: Iterable, task: str, cfg: TrainConfig, de
         m, k = _batch_metric(task, output, batch)
         metric_sum, n = metric_sum + m, n + k
     model.train(was_training)
+    loss_sum, metric_sum, n = ddp.all_sum(loss_sum, metric_sum, n)
     name = "val_mae_scaled" if task == "next-value" else "val_accuracy"
     return {"val_loss": loss_sum / max(n, 1), name: metric_sum / max(n, 1)}
 
@@ -132,6 +137,10 @@ def train_model(model: nn.Module, train_loader, val_loader, config: TrainConfig 
     Returns:
         The model (best weights, eval mode) and a pandas DataFrame, one row per epoch.
 
+    Distributed: when a process group is initialised (``torchrun``, see :mod:`seqattn.distributed`) the
+    model trains inside DistributedDataParallel, each rank on its loader's shard; metrics are reduced
+    across ranks and only rank 0 writes the checkpoint and shows progress bars.
+
     Raises:
         NonFiniteLossError: the loss became NaN/inf (nothing broken is written).
     """
@@ -140,8 +149,10 @@ def train_model(model: nn.Module, train_loader, val_loader, config: TrainConfig 
 
     task, cfg = model.task, config
     set_seed(cfg.seed)
-    device = resolve_device(cfg.device)
+    device = ddp.device_for(resolve_device(cfg.device))
     model.to(device)
+    main = ddp.info().main
+    net = ddp.wrap(model, device)  # the model itself unless distributed
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = len(train_loader)
     scheduler = _scheduler(optimizer, cfg, cfg.epochs * steps_per_epoch)
@@ -167,25 +178,29 @@ def train_model(model: nn.Module, train_loader, val_loader, config: TrainConfig 
                     loader.set_epoch(epoch)
             model.train()
             t0, loss_sum, n = time.perf_counter(), torch.zeros((), device=device), 0
-            bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, disable=not cfg.progress)
-            for batch in bar:
-                batch = batch.to(device)
-                with autocast:
-                    output = model(batch.x, batch.mask)
-                    loss = task_loss(task, output, batch, cfg)
-                if not torch.isfinite(loss):
-                    raise NonFiniteLossError(
-                        f"loss became {float(loss.detach())} at epoch {epoch + 1}; lower the learning rate "
-                        f"(lr={cfg.lr}) or check the data for extreme values"
-                    )
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                optimizer.step()
-                scheduler.step()
-                loss_sum += loss.detach() * len(batch)
-                n += len(batch)
-            row = {"epoch": epoch + 1, "train_loss": float(loss_sum) / max(n, 1), "lr": scheduler.get_last_lr()[0]}
+            bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
+                       disable=not (cfg.progress and main))
+            # ranks may get different numbers of batches: join() lets the early ones shadow the rest
+            with net.join() if net is not model else nullcontext():
+                for batch in bar:
+                    batch = batch.to(device)
+                    with autocast:
+                        output = net(batch.x, batch.mask)
+                        loss = task_loss(task, output, batch, cfg)
+                    if not torch.isfinite(loss):
+                        raise NonFiniteLossError(
+                            f"loss became {float(loss.detach())} at epoch {epoch + 1}; lower the learning rate "
+                            f"(lr={cfg.lr}) or check the data for extreme values"
+                        )
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                    optimizer.step()
+                    scheduler.step()
+                    loss_sum += loss.detach() * len(batch)
+                    n += len(batch)
+            loss_total, n = ddp.all_sum(float(loss_sum), n)
+            row = {"epoch": epoch + 1, "train_loss": loss_total / max(n, 1), "lr": scheduler.get_last_lr()[0]}
             row.update(validate(model, val_loader, task, cfg, device))
             row["seconds"] = time.perf_counter() - t0
             history.append(row)
@@ -194,7 +209,7 @@ def train_model(model: nn.Module, train_loader, val_loader, config: TrainConfig 
                 best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
             else:
                 stale += 1
-            if cfg.checkpoint:
+            if cfg.checkpoint and main:
                 save_checkpoint(
                     model, cfg.checkpoint, train_config=config_to_dict(replace(cfg, resume=None)),
                     optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(), epoch=epoch,

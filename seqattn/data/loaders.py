@@ -64,7 +64,7 @@ class BucketLoader:
 
     Rows are grouped by length, chunked into batches of at most ``batch_size``, and the batch order is
     shuffled per epoch from ``(seed, epoch)`` so a resumed run sees the same batches. ``rank``/``world``
-    give each process of a distributed run its own share of the batches.
+    give each process of a distributed run its own share of the rows (see :meth:`_rows`).
     """
 
     def __init__(self, values, mask, y, batch_size: int = 256, shuffle: bool = True, seed: int = 0,
@@ -77,15 +77,29 @@ class BucketLoader:
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
+    def _rows(self, rng) -> np.ndarray:
+        """This rank's rows, in this epoch's order. Distributed training shuffles with torch's
+        DistributedSampler (per-epoch, equal-size shards); validation takes every ``world``-th row."""
+        n = len(self.dataset)
+        if self.world == 1:
+            return rng.permutation(n) if self.shuffle else np.arange(n)
+        if not self.shuffle:
+            return np.arange(self.rank, n, self.world)
+        from torch.utils.data import DistributedSampler
+
+        sampler = DistributedSampler(self.dataset, num_replicas=self.world, rank=self.rank, shuffle=True,
+                                     seed=self.seed)
+        sampler.set_epoch(self.epoch)
+        return np.fromiter(iter(sampler), dtype=np.int64)
+
     def _batches(self) -> list[np.ndarray]:
         rng = np.random.default_rng((self.seed, self.epoch))
-        n = len(self.dataset)
-        order = rng.permutation(n) if self.shuffle else np.arange(n)
+        order = self._rows(rng)
         groups = [order[self.lengths[order] == k] for k in np.unique(self.lengths)] if self.bucket else [order]
         batches = [g[i : i + self.batch_size] for g in groups for i in range(0, len(g), self.batch_size)]
         if self.shuffle:
             batches = [batches[i] for i in rng.permutation(len(batches))]
-        return batches[self.rank :: self.world]
+        return batches
 
     def __len__(self) -> int:
         return len(self._batches())
@@ -105,8 +119,12 @@ class NextValueStream:
     clean continuation, which is also the best predictor of the noisy observation.
     """
 
-    def __init__(self, cfg: DataConfig, batch_size: int = 256, use_oracle: bool = True):
+    def __init__(self, cfg: DataConfig, batch_size: int = 256, use_oracle: bool = True, rank: int = 0,
+                 world: int = 1):
+        if world > 1:  # each rank generates its own share, from its own seed
+            cfg = replace(cfg, num_samples=-(-cfg.num_samples // world))
         self.cfg, self.batch_size, self.use_oracle, self.epoch = cfg, batch_size, use_oracle, 0
+        self.rank, self.world = rank, world
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -117,7 +135,8 @@ class NextValueStream:
     def __iter__(self):
         from .generate import generate_next_value
 
-        cfg = replace(self.cfg, seed=int(np.random.SeedSequence((self.cfg.seed, self.epoch)).generate_state(1)[0]))
+        key = (self.cfg.seed, self.epoch) if self.world == 1 else (self.cfg.seed, self.epoch, self.rank)
+        cfg = replace(self.cfg, seed=int(np.random.SeedSequence(key).generate_state(1)[0]))
         d = generate_next_value(cfg)
         y = d.oracle if self.use_oracle else d.target
         loader = BucketLoader(d.values, d.mask, y, self.batch_size, shuffle=True, seed=cfg.seed)

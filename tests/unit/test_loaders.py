@@ -42,8 +42,16 @@ def test_bucket_loader_epochs_are_seeded():
 def test_bucket_loader_shards_for_distributed_ranks():
     d = data()
     shards = [BucketLoader(d.values, d.mask, d.target, 16, seed=1, rank=r, world=2) for r in range(2)]
-    rows = [i for s in shards for b in s for i in b.index.tolist()]
-    assert sorted(rows) == list(range(300))
+    rows = [[i for b in s for i in b.index.tolist()] for s in shards]
+    assert sorted(rows[0] + rows[1]) == list(range(300)) and len(rows[0]) == len(rows[1])
+    for s in shards:  # DistributedSampler: a new shuffle, and a new split between ranks, every epoch
+        s.set_epoch(1)
+    again = [[i for b in s for i in b.index.tolist()] for s in shards]
+    assert set(again[0]) != set(rows[0]) and sorted(again[0] + again[1]) == list(range(300))
+    odd = [BucketLoader(d.values[:7], d.mask[:7], d.target[:7], 4, rank=r, world=2) for r in range(2)]
+    assert [sum(len(b) for b in s) for s in odd] == [4, 4]  # padded to equal shares, like DistributedSampler
+    val = [BucketLoader(d.values[:7], d.mask[:7], d.target[:7], 4, shuffle=False, rank=r, world=2) for r in range(2)]
+    assert sorted(i for s in val for b in s for i in b.index.tolist()) == list(range(7))  # exact, no padding
 
 
 def test_next_value_stream_is_fresh_per_epoch_and_reproducible():
