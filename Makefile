@@ -8,7 +8,7 @@ export OMP_WAIT_POLICY := PASSIVE
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint lab app bench weights clean
+.PHONY: help demo test lint lab app bench peers weights clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -42,8 +42,13 @@ bench: $(STAMP)  ## run every benchmark; results in benchmarks/results/ (quoted 
 	$(PY) benchmarks/bench_cli.py
 	$(PY) benchmarks/bench_explain.py
 
+peers:  ## seqattn vs darts / statsmodels / aeon on real data (own venv .venv-peers; ~15 min)
+	@test -x .venv-peers/bin/python || python3 -m venv .venv-peers
+	.venv-peers/bin/python -m pip install -q --disable-pip-version-check -c constraints-cpu.txt -e '.[peers]'
+	.venv-peers/bin/python benchmarks/peers/bench_peers.py
+
 weights: $(STAMP)  ## retrain the shipped weights/ and saved_models/ (about 9 minutes on 2 cores)
 	$(PY) -m seqattn.pretrain all
 
 clean:  ## remove the venv and caches
-	rm -rf $(VENV) .pytest_cache .hypothesis reports
+	rm -rf $(VENV) .venv-peers .pytest_cache .hypothesis reports

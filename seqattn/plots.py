@@ -82,8 +82,10 @@ def plot_history(history, metrics=("train_loss", "val_loss"), title: str = ""):
     return fig
 
 
-def plot_prediction(values, prediction: float, attention, truth: float | None = None, title: str = ""):
-    """The sequence, its predicted next point, and the attention of every step in bars beneath."""
+def plot_prediction(values, prediction: float, attention, truth: float | None = None, title: str = "",
+                    map_label: str = "attention"):
+    """The sequence, its predicted next point, and the attention (or another influence map, named by
+    ``map_label``) of every step in bars beneath."""
     plt = _plt()
     values = np.asarray(values, dtype=float)
     t = np.arange(len(values))
@@ -96,7 +98,7 @@ def plot_prediction(values, prediction: float, attention, truth: float | None = 
     top.legend(fontsize=8, loc="best")
     top.set_title(title)
     bottom.bar(t, attention, color="tab:purple")
-    bottom.set_ylabel("attention")
+    bottom.set_ylabel(map_label)
     bottom.set_xlabel("t")
     bottom.set_ylim(0, max(1e-9, float(np.max(attention))) * 1.15)
     fig.tight_layout()
@@ -205,6 +207,44 @@ def plot_deletion(report, title: str = ""):
         ax.set_xlabel("share of steps")
         ax.legend(fontsize=7)
     left.set_ylabel("explained score")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_forecasts(history, positions, target, predictions: dict, title: str = ""):
+    """One real series: its history, the held-out targets, and each method's one-step forecasts."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(9, 3.4))
+    ax.plot(np.arange(len(history)), history, color="0.55", lw=1, label="series")
+    ax.plot(positions, target, color="black", lw=1.6, label="held out (truth)")
+    for name, p in predictions.items():
+        ax.plot(positions, p, lw=1.1, ls="--" if name != "seqattn" else "-", label=name)
+    ax.axvline(positions[0] - 0.5, color="0.3", ls=":", lw=1)
+    ax.set_xlabel("t")
+    ax.legend(fontsize=7, ncol=3)
+    ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_class_influence(values, maps, labels, classes=("0", "1"), title: str = ""):
+    """Per class: the mean series (±1 sd) over the mean influence map, to see which phase decides."""
+    plt = _plt()
+    values, maps, labels = np.asarray(values), np.asarray(maps), np.asarray(labels)
+    fig, axes = plt.subplots(2, 2, figsize=(10, 4.2), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    for k in (0, 1):
+        sel = labels == k
+        mean, sd = values[sel].mean(0), values[sel].std(0)
+        t = np.arange(values.shape[1])
+        axes[0, k].plot(t, mean, color=f"C{k}")
+        axes[0, k].fill_between(t, mean - sd, mean + sd, color=f"C{k}", alpha=0.2)
+        axes[0, k].set_title(f"class {classes[k]} (n={int(sel.sum())})")
+        axes[1, k].imshow(maps[sel].mean(0)[None, :], aspect="auto", cmap="magma", interpolation="nearest",
+                          extent=(-0.5, values.shape[1] - 0.5, 0, 1))
+        axes[1, k].set_yticks([])
+        axes[1, k].set_xlabel("t")
+    axes[1, 0].set_ylabel("influence")
     fig.suptitle(title)
     fig.tight_layout()
     return fig

@@ -12,9 +12,9 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.i
 MACHINE_PATH = re.compile(r"(/work/|/root/|/home/|/tmp/|[A-Z]:\\\\Users)")
 
 
-def test_the_series_is_numbered_01_to_04():
+def test_the_series_is_numbered_01_to_05():
     names = [p.stem for p in NOTEBOOKS]
-    assert names[:4] == ["01_generate", "02_train", "03_evaluate", "04_visualize"]
+    assert names[:5] == ["01_generate", "02_train", "03_evaluate", "04_visualize", "05_real_data"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
