@@ -34,7 +34,7 @@ def child(mode: str, path: str) -> dict:
 
         n = int(os.environ["BENCH_SEQUENCES"])
         with pq.ParquetWriter(path, pa.schema([("sequence_id", pa.int64()), ("t", pa.int64())] +
-                                              [(f"x{j}", pa.float64()) for j in range(4)] + [("label", pa.int64())])) as w:
+                                              [(f"x{j}", pa.float32()) for j in range(4)] + [("label", pa.int64())])) as w:
             for start in range(0, n, 20_000):  # written in parts: the writer never holds the file either
                 d = generate_signal(SignalConfig(num_samples=min(20_000, n - start), seed=start))
                 df = to_long(d.values, d.mask, label=d.label, ids=range(start, start + len(d.label)))
