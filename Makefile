@@ -41,6 +41,7 @@ bench: $(STAMP)  ## run every benchmark; results in benchmarks/results/ (quoted 
 	$(PY) benchmarks/bench_speed.py
 	$(PY) benchmarks/bench_cli.py
 	$(PY) benchmarks/bench_explain.py
+	$(PY) benchmarks/bench_stream.py
 
 peers:  ## seqattn vs darts / statsmodels / aeon on real data (own venv .venv-peers; ~15 min)
 	@test -x .venv-peers/bin/python || python3 -m venv .venv-peers
