@@ -73,4 +73,4 @@ def run_demo() -> None:
 
     print("\n== Re-executing the notebook series (small settings) into reports/")
     for row in run_notebooks(fast=True):
-        print(f"  {row['notebook']}: {row['figures']} figures")
+        print(f"  {row['notebook']}: " + (f"skipped ({row['skipped']})" if "skipped" in row else f"{row['figures']} figures"))

@@ -21,3 +21,15 @@ def test_run_notebooks_executes_copies_and_extracts_figures(tmp_path, monkeypatc
     assert executed.cells[0].outputs[0]["text"].strip() == "1"
     assert list((tmp_path / "out" / "figures").glob("01_x_cell01_*.png"))
     assert (src / "01_x.ipynb").read_text() == before  # the source notebook is untouched
+
+
+def test_real_data_notebook_is_skipped_with_the_install_hint_without_the_extra(tmp_path, monkeypatch):
+    from seqattn import real
+
+    src = tmp_path / "nbs"
+    src.mkdir()
+    nbformat.write(new_notebook(cells=[new_code_cell("raise ImportError('must not run')")]), src / "05_real_data.ipynb")
+    monkeypatch.setattr(reports, "NOTEBOOKS_DIR", src)
+    monkeypatch.setattr(real, "missing_packages", lambda: ["sktime"])
+    (row,) = reports.run_notebooks(tmp_path / "out", fast=True)
+    assert row["notebook"] == "05_real_data.ipynb" and ".[real]" in row["skipped"]
