@@ -96,7 +96,9 @@ class ParquetStream(IterableDataset):
     def _record_batches(self):
         import pyarrow.parquet as pq
 
-        pf = pq.ParquetFile(self.path)
+        # pre_buffer=False: pyarrow's default pre-buffering keeps every row group it has read cached,
+        # which made memory grow with the file (measured: +250 MiB from 200k to 400k sequences)
+        pf = pq.ParquetFile(self.path, pre_buffer=False)
         rows = self.read_rows or max(1, pf.metadata.row_group(0).num_rows if pf.metadata.num_row_groups else 1)
         yield from pf.iter_batches(batch_size=rows, columns=self.columns)
 
@@ -106,7 +108,7 @@ class ParquetStream(IterableDataset):
         if self._scan is None:
             import pyarrow.parquet as pq
 
-            pf = pq.ParquetFile(self.path)
+            pf = pq.ParquetFile(self.path, pre_buffer=False)
             last, run, longest, count = None, 0, 0, 0
             for rb in pf.iter_batches(batch_size=self.read_rows or 65536, columns=[ID]):
                 ids = rb.column(0).to_numpy(zero_copy_only=False)
