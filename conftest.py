@@ -19,15 +19,14 @@ def pytest_configure(config):
 def pytest_collection_modifyitems(config, items):
     # notebook 05 runs on data bundled in the optional `real` extra (make test installs it): without it,
     # skip the notebook's cells, saying how to install it, instead of failing on an ImportError
-    import importlib.util
+    from seqattn.real import INSTALL_HINT, missing_packages
 
-    missing = [p for p in ("statsmodels", "sktime") if importlib.util.find_spec(p) is None]
+    missing = missing_packages()
     if not missing:
         return
     import pytest
 
-    reason = (f"notebook 05 needs {', '.join(missing)} (the 'real' extra): "
-              "pip install -c constraints-cpu.txt -e '.[real]'")
+    reason = f"notebook 05 needs {', '.join(missing)} (the 'real' extra): {INSTALL_HINT}"
     for item in items:
         if "05_real_data" in str(getattr(item, "fspath", "")):
             item.add_marker(pytest.mark.skip(reason=reason))

@@ -52,16 +52,10 @@ def _sm(name: str) -> pd.DataFrame:
     return getattr(sm.datasets, name).load_pandas().data
 
 
-def _airline():
-    from sktime.datasets import load_airline
+def _sk(loader: str) -> np.ndarray:
+    import sktime.datasets
 
-    return load_airline().to_numpy(float)
-
-
-def _lynx():
-    from sktime.datasets import load_lynx
-
-    return load_lynx().to_numpy(float)
+    return getattr(sktime.datasets, loader)().to_numpy(float)
 
 
 def _co2():
@@ -75,12 +69,12 @@ def _elnino():
 
 
 SERIES: dict[str, tuple[Callable[[], np.ndarray], int, str, str]] = {
-    "airline": (_airline, 12, "monthly 1949-1960", "Box & Jenkins airline passengers, sktime.datasets.load_airline"),
+    "airline": (lambda: _sk("load_airline"), 12, "monthly 1949-1960", "Box & Jenkins airline passengers, sktime.datasets.load_airline"),
     "co2": (_co2, 12, "monthly 1958-2001", "Mauna Loa CO2 (weekly, averaged per month), statsmodels.datasets.co2"),
     "elnino": (_elnino, 12, "monthly 1950-2010", "El Nino sea surface temperature, statsmodels.datasets.elnino"),
     "sunspots": (lambda: _sm("sunspots")["SUNACTIVITY"].to_numpy(float), 11, "yearly 1700-2008",
                  "Wolf sunspot numbers, statsmodels.datasets.sunspots"),
-    "lynx": (_lynx, 10, "yearly 1821-1934", "Canadian lynx trappings, sktime.datasets.load_lynx"),
+    "lynx": (lambda: _sk("load_lynx"), 10, "yearly 1821-1934", "Canadian lynx trappings, sktime.datasets.load_lynx"),
     "nile": (lambda: _sm("nile")["volume"].to_numpy(float), 1, "yearly 1871-1970",
              "Nile river flow at Aswan, statsmodels.datasets.nile"),
     "unemployment": (lambda: _sm("macrodata")["unemp"].to_numpy(float), 4, "quarterly 1959-2009",
