@@ -14,8 +14,6 @@ Adding a task: subclass :class:`Task` here and decorate it with ``@register_task
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -169,13 +167,20 @@ class NextValue(Task):
         return next_value_table(prediction, data.values, data.lengths, self.require_targets(data),
                                 getattr(data, "family", None), getattr(data, "oracle", None))
 
-    def generate(self, num_samples: int, seed: int, max_len: int = 32, min_len: int | None = None, **_):
-        """Generated data of this task (``seqattn generate`` / ``evaluate`` without a file)."""
+    def example_data(self, num_samples: int, seed: int, max_len: int = 32):
+        """Generated data of this task, as ``seqattn generate`` writes it."""
         from .config import DataConfig
         from .data import generate_next_value
 
-        cfg = DataConfig(num_samples=num_samples, max_len=max_len, seed=seed)
-        return generate_next_value(cfg if min_len is None else replace(cfg, min_len=min_len))
+        return generate_next_value(DataConfig(num_samples=num_samples, max_len=max_len, seed=seed))
+
+    def test_data(self, num_samples: int, seed: int, model_config):
+        """A fresh generated test set sized for a model (``seqattn evaluate`` without a file)."""
+        from .config import DataConfig
+        from .data import generate_next_value
+
+        return generate_next_value(DataConfig(num_samples=num_samples, min_len=4, max_len=model_config.max_len,
+                                              seed=seed))
 
     def to_long(self, d):
         from .data.io import to_long
@@ -243,13 +248,19 @@ class Classify(Task):
 
         return pd.DataFrame([classification_metrics(prediction, self.require_targets(data))])
 
-    def generate(self, num_samples: int, seed: int, max_len: int | None = None, num_features: int | None = None,
-                 **_):
+    def example_data(self, num_samples: int, seed: int, max_len: int = 32):
+        """Generated signal data (its own length: ``max_len`` sizes next-value data only)."""
         from .config import SignalConfig
         from .data import generate_signal
 
-        sizes = {k: v for k, v in (("max_len", max_len), ("num_features", num_features)) if v is not None}
-        return generate_signal(SignalConfig(num_samples=num_samples, seed=seed, **sizes))
+        return generate_signal(SignalConfig(num_samples=num_samples, seed=seed))
+
+    def test_data(self, num_samples: int, seed: int, model_config):
+        from .config import SignalConfig
+        from .data import generate_signal
+
+        return generate_signal(SignalConfig(num_samples=num_samples, num_features=model_config.num_features,
+                                            max_len=model_config.max_len, seed=seed))
 
     def to_long(self, d):
         from .data.io import to_long

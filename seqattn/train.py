@@ -3,6 +3,10 @@
 The loop knows nothing about the model beyond the SeqOutput contract and the task's loss. In order:
 forward (bf16 autocast on CUDA) → backward → clip → step → schedule → log → validate under no_grad →
 save on best → early stop on patience. Ctrl-C ends training cleanly and still returns the history.
+
+Distributed: when a process group is initialised (``torchrun``, see :mod:`seqattn.distributed`) the model
+trains inside DistributedDataParallel, each rank on its loader's shard; metrics are reduced across ranks
+and only rank 0 writes the checkpoint and shows progress bars.
 """
 
 from __future__ import annotations
@@ -118,9 +122,7 @@ def train_model(model: nn.Module, train_loader, val_loader, config: TrainConfig 
     Returns:
         The model (best weights, eval mode) and a pandas DataFrame, one row per epoch.
 
-    Distributed: when a process group is initialised (``torchrun``, see :mod:`seqattn.distributed`) the
-    model trains inside DistributedDataParallel, each rank on its loader's shard; metrics are reduced
-    across ranks and only rank 0 writes the checkpoint and shows progress bars.
+    Distributed (``torchrun``): see the module docstring.
 
     Raises:
         NonFiniteLossError: the loss became NaN/inf (nothing broken is written).
@@ -137,9 +139,7 @@ def train_model(model: nn.Module, train_loader, val_loader, config: TrainConfig 
     state = _resume(model, optimizer, scheduler, cfg, device) if cfg.resume else _State()
     try:
         for epoch in range(state.start_epoch, cfg.epochs):
-            for loader in (train_loader, val_loader):
-                if hasattr(loader, "set_epoch"):
-                    loader.set_epoch(epoch)
+            _set_epoch(epoch, train_loader, val_loader)
             t0 = time.perf_counter()
             loss_total, n = _train_epoch(model, net, train_loader, optimizer, scheduler, task, cfg, epoch, device)
             row = {"epoch": epoch + 1, "train_loss": loss_total / max(n, 1), "lr": scheduler.get_last_lr()[0]}
@@ -157,6 +157,13 @@ def train_model(model: nn.Module, train_loader, val_loader, config: TrainConfig 
     if state.best_state is not None:
         model.load_state_dict(state.best_state)
     return model.eval(), pd.DataFrame(state.history)
+
+
+def _set_epoch(epoch: int, *loaders) -> None:
+    """Tell loaders with a ``set_epoch`` method the epoch (fresh, reproducible shuffles)."""
+    for loader in loaders:
+        if hasattr(loader, "set_epoch"):
+            loader.set_epoch(epoch)
 
 
 @dataclass

@@ -21,8 +21,8 @@ def register_model(name: str, config_cls: type, tasks: tuple[str, ...], capabili
     def decorate(cls):
         cls.capabilities = frozenset(capabilities)
         MODELS[name] = (cls, config_cls)
-        for task in tasks:
-            TASK_MODELS[task] = (*TASK_MODELS.get(task, ()), name)
+        for task_name in tasks:
+            TASK_MODELS[task_name] = (*TASK_MODELS.get(task_name, ()), name)
         return cls
 
     return decorate
