@@ -9,7 +9,7 @@ from __future__ import annotations
 from torch import nn
 
 from ..config import config_from_dict
-from ..errors import BadInput
+from ..errors import BadInput, BadType
 from ..tasks import get_task
 
 # models whose files this package may not edit are registered here; the others decorate themselves
@@ -39,7 +39,7 @@ def model_name(model: nn.Module) -> str:
     for name, (cls, _) in MODELS.items():
         if type(model) is cls:
             return name
-    raise TypeError(f"not a seqattn model: {type(model).__name__}")
+    raise BadType(f"not a seqattn model: {type(model).__name__}")
 
 
 def build_model(name: str, task: str, config: dict | None = None, **overrides) -> nn.Module:
