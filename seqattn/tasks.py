@@ -43,6 +43,11 @@ def task_of(model) -> Task:
     return get_task(model.task)
 
 
+def _prediction(output) -> torch.Tensor:
+    """``output.prediction`` of a SeqOutput, or the tensor itself."""
+    return output if isinstance(output, torch.Tensor) else output.prediction
+
+
 class Task:
     """Base class; subclasses set the class attributes and implement the methods."""
 
@@ -90,7 +95,8 @@ class Task:
     def batch_metric(self, output, batch) -> tuple[float, int]:
         raise NotImplementedError
 
-    def score(self, prediction: torch.Tensor) -> torch.Tensor:
+    def score(self, output) -> torch.Tensor:
+        """The scalar per sequence that explanations explain, from a SeqOutput or its prediction."""
         raise NotImplementedError
 
     def baseline(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -131,9 +137,9 @@ class NextValue(Task):
         _, _, scale = normalise(batch.x, batch.mask)
         return float(((output.prediction - batch.y.to(torch.float64)).abs() / scale).sum()), len(batch)
 
-    def score(self, prediction: torch.Tensor) -> torch.Tensor:
+    def score(self, output) -> torch.Tensor:
         """The prediction itself."""
-        return prediction
+        return _prediction(output)
 
     def baseline(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The sequence's own mean (zero would be a value far outside most sequences)."""
@@ -205,13 +211,13 @@ class Classify(Task):
         """Number of correct predictions in the batch."""
         return float((output.prediction.argmax(-1) == batch.y).sum()), len(batch)
 
-    def probabilities(self, prediction: torch.Tensor) -> torch.Tensor:
-        """Class probabilities ``[B, K]`` from logits ``[B, K]``: the one softmax in seqattn."""
-        return torch.softmax(prediction.float(), -1)
+    def probabilities(self, output) -> torch.Tensor:
+        """Class probabilities ``[B, K]`` from logits ``[B, K]`` (or a SeqOutput): the one softmax in seqattn."""
+        return torch.softmax(_prediction(output).float(), -1)
 
-    def score(self, prediction: torch.Tensor) -> torch.Tensor:
+    def score(self, output) -> torch.Tensor:
         """P(class = 1) for binary models; for K > 2 classes, the probability of the predicted class."""
-        p = self.probabilities(prediction)
+        p = self.probabilities(output)
         if p.shape[-1] == 2:
             return p[:, self.positive_class]
         return p.max(-1).values

@@ -41,6 +41,8 @@ def test_classify_probabilities_sum_to_one_for_any_k(b, k, seed):
     assert score.shape == (b,)
     expected = p[:, 1] if k == 2 else p.max(-1).values
     torch.testing.assert_close(score, expected)
+    out = SeqOutput(logits, torch.zeros(b, 3), torch.ones(b, 3, dtype=torch.bool))
+    torch.testing.assert_close(task.score(out), expected)  # a SeqOutput works too
 
 
 def test_loss_and_batch_metric_match_their_definitions():
