@@ -26,7 +26,7 @@ from seqattn.data.loaders import BucketLoader  # noqa: E402
 from seqattn.datasets import next_value_test  # noqa: E402
 from seqattn.explain import explain_report  # noqa: E402
 from seqattn.models import build_model  # noqa: E402
-from seqattn.pretrain import signal_recipe  # noqa: E402
+from seqattn.recipes import signal_recipe  # noqa: E402
 from seqattn.train import TrainConfig, set_seed, train_model  # noqa: E402
 
 N_EXPLAIN = 256
@@ -40,7 +40,7 @@ BENCHMARKS = {
 
 def train_classifier(make):
     train, val = make(1, 12_000), make(2, 2_000)
-    model_cfg, _, _ = signal_recipe()
+    model_cfg = signal_recipe().model_config
     model_cfg = {**model_cfg, "num_features": train.values.shape[2], "max_len": train.values.shape[1]}
     set_seed(0)
     model = build_model("pooling", "classify", model_cfg)

@@ -22,7 +22,7 @@ from seqattn.data import generate_next_value  # noqa: E402
 from seqattn.data.loaders import BucketLoader, SequenceDataset, collate_padded  # noqa: E402
 from seqattn.metrics import predict_arrays  # noqa: E402
 from seqattn.models import build_model  # noqa: E402
-from seqattn.pretrain import next_value_recipe  # noqa: E402
+from seqattn.recipes import next_value_recipe  # noqa: E402
 from seqattn.train import TrainConfig, task_loss, train_model  # noqa: E402
 
 N, BATCH = 40_000, 256
@@ -53,7 +53,7 @@ def ours(model, data, cfg) -> float:
 
 def main() -> None:
     torch.set_num_threads(2)
-    model_cfg, _, _ = next_value_recipe()
+    model_cfg = next_value_recipe().model_config
     data = generate_next_value(DataConfig(num_samples=N, seed=5))
     cfg = TrainConfig(epochs=1, progress=False)
     torch.manual_seed(0)

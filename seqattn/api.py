@@ -15,6 +15,8 @@ from torch import nn
 
 from .checkpoint import load_model
 from .config import WEIGHTS_DIR
+from .errors import BadInput, BadType
+from .tasks import get_task, task_of
 
 PRETRAINED = {"next-value": "next-value.pt", "signal": "signal.pt", "signal-transformer": "signal-transformer.pt"}
 _TASK_OF = {"next-value": "next-value", "signal": "classify", "signal-transformer": "classify"}
@@ -22,7 +24,7 @@ _TASK_OF = {"next-value": "next-value", "signal": "classify", "signal-transforme
 
 def pretrained_path(name: str) -> Path:
     if name not in PRETRAINED:
-        raise ValueError(f"unknown pretrained model {name!r}; choose from {', '.join(PRETRAINED)}")
+        raise BadInput(f"unknown pretrained model {name!r}; choose from {', '.join(PRETRAINED)}")
     return WEIGHTS_DIR / PRETRAINED[name]
 
 
@@ -56,18 +58,18 @@ def check_values(values, max_len: int | None = None, min_len: int = 1) -> np.nda
     arr = []
     for i, v in enumerate(values):
         if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating, str)):
-            raise TypeError(f"value {i} is {type(v).__name__}, not a number: {v!r}")
+            raise BadType(f"value {i} is {type(v).__name__}, not a number: {v!r}")
         try:
             f = float(v)
         except ValueError:
-            raise ValueError(f"value {i} is not a number: {v!r}") from None
+            raise BadInput(f"value {i} is not a number: {v!r}") from None
         if not math.isfinite(f):
-            raise ValueError(f"value {i} is {v!r}; values must be finite")
+            raise BadInput(f"value {i} is {v!r}; values must be finite")
         arr.append(f)
     if len(arr) < max(min_len, 1):
-        raise ValueError(f"need at least {max(min_len, 1)} values, got {len(arr)}")
+        raise BadInput(f"need at least {max(min_len, 1)} values, got {len(arr)}")
     if max_len is not None and len(arr) > max_len:
-        raise ValueError(f"got {len(arr)} values; the model supports at most {max_len}")
+        raise BadInput(f"got {len(arr)} values; the model supports at most {max_len}")
     return np.asarray(arr, dtype=np.float64)
 
 
@@ -80,8 +82,8 @@ def predict_next(values, model: nn.Module | None = None) -> Prediction:
     (12.0, 5)
     """
     model = load_pretrained("next-value") if model is None else model
-    if model.task != "next-value":
-        raise ValueError("predict_next needs a next-value model; this one classifies")
+    if task_of(model) is not get_task("next-value"):
+        raise BadInput("predict_next needs a next-value model; this one classifies")
     x = torch.from_numpy(check_values(values, model.config.max_len, min_len=2)).unsqueeze(0)
     out = model.eval()(x)
     return Prediction(float(out.prediction[0]), out.attention[0].double().tolist())
@@ -91,15 +93,15 @@ def predict_next(values, model: nn.Module | None = None) -> Prediction:
 def detect(values, model: nn.Module | None = None) -> Prediction:
     """Score one sequence ``[T]`` or ``[T, D]`` with a classifier: P(class = 1) and attention per step."""
     model = load_pretrained("signal") if model is None else model
-    if model.task != "classify":
-        raise ValueError("detect needs a classification model; this one predicts next values")
+    if task_of(model) is not get_task("classify"):
+        raise BadInput("detect needs a classification model; this one predicts next values")
     arr = np.asarray(values, dtype=np.float64)
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim != 2 or arr.shape[1] != model.config.num_features:
-        raise ValueError(f"model expects [T, {model.config.num_features}] input, got shape {arr.shape}")
+        raise BadInput(f"model expects [T, {model.config.num_features}] input, got shape {arr.shape}")
     check_values(arr.ravel())
     if len(arr) > model.config.max_len:
-        raise ValueError(f"got {len(arr)} steps; the model supports at most {model.config.max_len}")
+        raise BadInput(f"got {len(arr)} steps; the model supports at most {model.config.max_len}")
     out = model.eval()(torch.from_numpy(arr).float().unsqueeze(0))
-    return Prediction(float(torch.softmax(out.prediction.float(), -1)[0, 1]), out.attention[0].double().tolist())
+    return Prediction(float(task_of(model).score(out.prediction)[0]), out.attention[0].double().tolist())

@@ -6,6 +6,7 @@ A checkpoint is a plain dict saved with ``torch.save`` and read with ``torch.loa
     {"format": "seqattn-checkpoint", "version": 1, "task": "next-value" | "classify",
      "model": "lstm" | "pooling" | "transformer", "config": {...}, "num_features": D, "max_len": T,
      "state_dict": {...}, "metrics": {...},            # always
+     "recipe": {...},                                  # how it was trained (Recipe.to_dict()), when known
      "train_config": {...}, "optimizer": ..., "scheduler": ..., "epoch": n,
      "best_metric": x, "rng": ..., "history": {...}}  # training checkpoints, for resume
 
@@ -23,6 +24,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .errors import BadInput
 from .files import atomic_path
 
 FORMAT, VERSION = "seqattn-checkpoint", 1
@@ -63,25 +65,25 @@ def read_checkpoint(path, task: str | None = None) -> dict:
     """
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"{path}: checkpoint not found")
+        raise BadInput(f"{path}: checkpoint not found")
     try:
         with warnings.catch_warnings():  # a foreign pickle makes the safe unpickler warn before it refuses
             warnings.simplefilter("ignore", UserWarning)
             ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else "unsafe content"
-        raise ValueError(f"{path}: refused to load: not a plain seqattn checkpoint ({first[:160]})") from None
+        raise BadInput(f"{path}: refused to load: not a plain seqattn checkpoint ({first[:160]})") from None
     except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError, KeyError, AttributeError) as e:
-        raise ValueError(f"{path}: corrupt or truncated checkpoint ({type(e).__name__})") from None
+        raise BadInput(f"{path}: corrupt or truncated checkpoint ({type(e).__name__})") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a seqattn checkpoint (no format={FORMAT!r} marker)")
+        raise BadInput(f"{path}: not a seqattn checkpoint (no format={FORMAT!r} marker)")
     if ckpt.get("version") != VERSION:
-        raise ValueError(f"{path}: checkpoint version {ckpt.get('version')!r}; this seqattn reads {VERSION}")
+        raise BadInput(f"{path}: checkpoint version {ckpt.get('version')!r}; this seqattn reads {VERSION}")
     for key in ("task", "model", "config", "state_dict", "num_features"):
         if key not in ckpt:
-            raise ValueError(f"{path}: checkpoint lacks {key!r}")
+            raise BadInput(f"{path}: checkpoint lacks {key!r}")
     if task is not None and ckpt["task"] != task:
-        raise ValueError(f"{path}: checkpoint is for task {ckpt['task']!r}, not {task!r}")
+        raise BadInput(f"{path}: checkpoint is for task {ckpt['task']!r}, not {task!r}")
     return ckpt
 
 
@@ -95,7 +97,7 @@ def model_from_checkpoint(ckpt: dict, source="checkpoint") -> nn.Module:
     except RuntimeError as e:
         first = str(e).strip().splitlines()
         detail = next((line.strip() for line in first[1:] if line.strip()), first[0])
-        raise ValueError(f"{source}: weights do not match the stored config ({detail[:200]})") from None
+        raise BadInput(f"{source}: weights do not match the stored config ({detail[:200]})") from None
     return model.eval()
 
 

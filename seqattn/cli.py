@@ -1,23 +1,36 @@
 """The ``seqattn`` command line: one subcommand per stage, each a thin wrapper over a library function.
 
-Bad input exits with status 2 and one line on stderr (no traceback). Imports are deferred to the
-subcommand that needs them, so ``seqattn predict`` loads nothing but torch and the model.
+Imports are deferred to the subcommand that needs them, so ``seqattn predict`` loads nothing but torch
+and the model.
+
+Errors, the rule :func:`main` applies:
+
+- bad input exits with status 2 and one line on stderr, no traceback. Bad input is
+  :class:`seqattn.errors.BadInput` (every validation ``raise`` in seqattn, ``UsageError`` included),
+  ``FileNotFoundError``/``IsADirectoryError``/``PermissionError``, and any ``ValueError``/``TypeError``
+  raised while reading user data or model files (a traceback frame in :data:`INPUT_MODULES`, e.g. a
+  parse error from pandas inside ``seqattn.data.io``);
+- anything else is a bug: one line ``seqattn: internal error (please report): <type>: <message>``,
+  exit status 1; ``SEQATTN_DEBUG=1`` prints the traceback too.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
+from pathlib import Path
 
-EXIT_BAD_INPUT = 2
+from .errors import BadInput, UsageError
+
+EXIT_BAD_INPUT, EXIT_INTERNAL = 2, 1
+# ValueError/TypeError raised inside these modules (or the libraries they call) is about the user's data
+# or model file: seqattn.data.io and .stream parse files, seqattn.checkpoint unpickles them
+INPUT_MODULES = ("seqattn/data/io.py", "seqattn/data/stream.py", "seqattn/checkpoint.py")
 # argparse takes "-1e3" or "-inf" for an option; numbers like these are values here
 _NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE)
-
-
-class UsageError(Exception):
-    """Bad input from the command line: reported in one line, exit status 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,9 +45,10 @@ class _Parser(argparse.ArgumentParser):
 def _model_file(path, task: str):
     from .api import load_pretrained
     from .checkpoint import load_model
+    from .tasks import get_task
 
     if path is None:
-        return load_pretrained("next-value" if task == "next-value" else "signal")
+        return load_pretrained(get_task(task).pretrained)
     return load_model(path, task=task)
 
 
@@ -77,7 +91,10 @@ def _read_csv_for(model, path, require=None):
 
 
 def _cmd_predict(args) -> int:
-    model = _model_file(args.weights, "next-value")
+    if args.values and args.values_option:
+        raise UsageError("give the values either positionally or with --values, not both")
+    args.values = args.values or args.values_option
+    model = _model_file(args.model_file, "next-value")
     if args.csv:
         if args.values:
             raise UsageError("give either values or --csv, not both")
@@ -116,7 +133,7 @@ def _cmd_predict(args) -> int:
 def _cmd_infer(args) -> int:
     import numpy as np
 
-    model = _model_file(args.ckpt, "classify")
+    model = _model_file(args.model_file, "classify")
     if args.topk < 1:
         raise UsageError(f"--topk must be >= 1, got {args.topk}")
     if args.csv:
@@ -162,33 +179,15 @@ def _cmd_infer(args) -> int:
 def _cmd_evaluate(args) -> int:
     from .checkpoint import model_from_checkpoint, read_checkpoint
     from .metrics import evaluate
+    from .tasks import get_task
 
-    ckpt = read_checkpoint(args.ckpt)  # read once: the task and the model come from the same file
-    task, model = ckpt["task"], model_from_checkpoint(ckpt, source=args.ckpt)
-
+    ckpt = read_checkpoint(args.model_file)  # read once: the task and the model come from the same file
+    task, model = get_task(ckpt["task"]), model_from_checkpoint(ckpt, source=args.model_file)
     if args.csv:
-        data = _read_csv_for(model, args.csv, require="target" if task == "next-value" else "label")
+        data = _read_csv_for(model, args.csv, require=task.target)
     else:
-        from .config import DataConfig, SignalConfig
-        from .data import generate_next_value, generate_signal
-
-        if task == "next-value":
-            data = generate_next_value(DataConfig(num_samples=args.num_samples, min_len=4,
-                                                  max_len=model.config.max_len, seed=args.seed))
-        else:
-            data = generate_signal(SignalConfig(num_samples=args.num_samples, num_features=model.config.num_features,
-                                                max_len=model.config.max_len, seed=args.seed))
-    table = evaluate(model, data)
-    if task == "next-value":
-        row = table.loc["all"]
-        result = {"mae": row.model_mae, "rmse": row.model_rmse, "n": int(row.n),
-                  "naive_mae": row.naive_mae, "naive_rmse": row.naive_rmse,
-                  "linear_mae": row.linear_mae, "linear_rmse": row.linear_rmse}
-        if len(table) > 1:
-            result["per_family"] = {f: {"mae": r.model_mae, "rmse": r.model_rmse, "n": int(r.n)}
-                                    for f, r in table.drop(index="all").iterrows()}
-    else:
-        result = {k: (int(v) if k == "n" else float(v)) for k, v in table.iloc[0].items()}
+        data = task.test_data(args.num_samples, args.seed, model.config)
+    result = task.summary(evaluate(model, data))
     if args.json:
         print(json.dumps(result))
     else:
@@ -207,18 +206,14 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_generate(args) -> int:
-    from .config import DataConfig, SignalConfig
-    from .data import generate_next_value, generate_signal
-    from .data.io import to_long, write_long
+    from .data.io import write_long
+    from .tasks import get_task
 
     if args.num_samples < 1:
         raise UsageError(f"--num-samples must be >= 1, got {args.num_samples}")
-    if args.task == "next-value":
-        d = generate_next_value(DataConfig(num_samples=args.num_samples, max_len=args.max_len, seed=args.seed))
-        df = to_long(d.values, d.mask, target=d.target, extra={"family": d.family, "oracle": d.oracle})
-    else:
-        d = generate_signal(SignalConfig(num_samples=args.num_samples, seed=args.seed))
-        df = to_long(d.values, d.mask, label=d.label, salient=d.salient)
+    task = get_task(args.task)
+    d = task.example_data(args.num_samples, args.seed, max_len=args.max_len)
+    df = task.to_long(d)
     path = write_long(df, args.out)
     print(f"wrote {len(d)} sequences ({len(df)} rows) to {path}")
     return 0
@@ -231,33 +226,43 @@ def _cmd_demo(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="seqattn", description="Sequence models that return, and check, which steps mattered.")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+_MODEL_FILE = ("--model-file", "--weights", "--ckpt")  # canonical name first; the others are aliases
 
+
+def _add_predict(sub) -> None:
     s = sub.add_parser("predict", help="next value of a sequence, with the attention of every step")
     s.add_argument("values", nargs="*", help="the sequence, e.g. 2 4 6 8 10")
+    s.add_argument("--values", dest="values_option", nargs="+", metavar="VALUES",
+                   help="the sequence, as an option (same as the positional values)")
     s.add_argument("--csv", help="long-format .csv/.parquet: predict every sequence (JSON Lines with --json)")
-    s.add_argument("--weights", help="a model file from `seqattn train --out` (default: the shipped weights)")
+    s.add_argument(*_MODEL_FILE, dest="model_file",
+                   help="a model file from `seqattn train --out` (default: the shipped weights)")
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.set_defaults(func=_cmd_predict)
 
+
+def _add_infer(sub) -> None:
     s = sub.add_parser("infer", help="P(class=1) of a sequence and its top-k influential steps")
-    s.add_argument("--ckpt", help="a classify model file (default: the shipped signal classifier)")
+    s.add_argument(*_MODEL_FILE, dest="model_file",
+                   help="a classify model file (default: the shipped signal classifier)")
     s.add_argument("--values", nargs="+", help="a univariate sequence (multi-feature input: --csv)")
     s.add_argument("--csv", help="long-format .csv/.parquet: score every sequence")
     s.add_argument("--topk", type=int, default=3, help="how many top-attention steps to list (default 3)")
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.set_defaults(func=_cmd_infer)
 
+
+def _add_evaluate(sub) -> None:
     s = sub.add_parser("evaluate", help="metrics of a model file on a labelled CSV or fresh generated data")
-    s.add_argument("--ckpt", required=True, help="a model file (either task)")
+    s.add_argument(*_MODEL_FILE, dest="model_file", required=True, help="a model file (either task)")
     s.add_argument("--csv", help="long-format file with `target` (next value) or `label` (classify)")
     s.add_argument("--num-samples", type=int, default=10_000, help="size of the generated test set")
     s.add_argument("--seed", type=int, default=2024, help="seed of the generated test set")
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.set_defaults(func=_cmd_evaluate)
 
+
+def _add_train(sub) -> None:
     s = sub.add_parser("train", help="train a model on generated data or a long-format CSV")
     s.add_argument("--task", required=True, choices=["next-value", "classify"], help="what to learn")
     s.add_argument("--model", choices=["lstm", "pooling", "transformer"],
@@ -278,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="read the --csv .parquet file one row group at a time (files larger than memory)")
     s.set_defaults(func=_cmd_train)
 
+
+def _add_generate(sub) -> None:
     s = sub.add_parser("generate", help="write generated data in the long format (.csv/.parquet)")
     s.add_argument("--task", choices=["next-value", "classify"], default="next-value", help="which data set")
     s.add_argument("--num-samples", type=int, default=10_000, help="number of sequences (DataConfig.num_samples)")
@@ -286,9 +293,32 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output path, .csv or .parquet")
     s.set_defaults(func=_cmd_generate)
 
-    s = sub.add_parser("demo", help="show the product end to end")
-    s.set_defaults(func=_cmd_demo)
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="seqattn", description="Sequence models that return, and check, which steps mattered.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for add in (_add_predict, _add_infer, _add_evaluate, _add_train, _add_generate):
+        add(sub)
+    sub.add_parser("demo", help="show the product end to end").set_defaults(func=_cmd_demo)
     return p
+
+
+def _is_bad_input(e: BaseException) -> bool:
+    """Is ``e`` the user's bad input (exit 2) rather than a bug? See the module docstring."""
+    if isinstance(e, (BadInput, FileNotFoundError, IsADirectoryError, PermissionError)):
+        return True
+    if not isinstance(e, (ValueError, TypeError)):
+        return False
+    tb = e.__traceback__
+    while tb is not None:
+        if Path(tb.tb_frame.f_code.co_filename).as_posix().endswith(INPUT_MODULES):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _first_line(e: BaseException) -> str:
+    return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -296,12 +326,18 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return args.func(args)
-    except (UsageError, ValueError, TypeError, FileNotFoundError, IsADirectoryError, PermissionError) as e:
-        message = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        print(f"seqattn: error: {message}", file=sys.stderr)
-        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("seqattn: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # e.g. `seqattn predict --csv big.csv --json | head`
         return 0
+    except Exception as e:
+        if _is_bad_input(e):
+            print(f"seqattn: error: {_first_line(e)}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        if os.environ.get("SEQATTN_DEBUG") == "1":
+            import traceback
+
+            traceback.print_exc()
+        print(f"seqattn: internal error (please report): {type(e).__name__}: {_first_line(e)}", file=sys.stderr)
+        return EXIT_INTERNAL

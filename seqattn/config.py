@@ -10,13 +10,13 @@ import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from .errors import BadInput
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"  # generated or user data (regenerated, never hand-edited)
 WEIGHTS_DIR = ROOT / "weights"  # shipped state_dict checkpoints + JSON configs
 SAVED_MODELS_DIR = ROOT / "saved_models"  # full exported programs (torch.export .pt2)
 REPORTS_DIR = ROOT / "reports"  # executed notebooks and figures written by `make demo`
-
-TASKS = ("next-value", "classify")
 
 
 def is_fast() -> bool:
@@ -57,7 +57,7 @@ def config_from_dict(cls, d: dict):
     names = {f.name for f in fields(cls)}
     unknown = set(d) - names
     if unknown:
-        raise ValueError(f"unknown {cls.__name__} field(s): {sorted(unknown)}")
+        raise BadInput(f"unknown {cls.__name__} field(s): {sorted(unknown)}")
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
     return cls(**kwargs)
 

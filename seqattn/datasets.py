@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .config import DATA_DIR, DataConfig, is_fast
+from .errors import BadInput
 
 NAMES = ("next_value_val", "next_value_test", "signal_train", "signal_val")
 
@@ -52,10 +53,10 @@ def load_dataset(name: str, data_dir=DATA_DIR):
     from .data.io import read_long
 
     if name not in NAMES:
-        raise ValueError(f"unknown data set {name!r}; choose from {', '.join(NAMES)}")
+        raise BadInput(f"unknown data set {name!r}; choose from {', '.join(NAMES)}")
     path = Path(data_dir) / f"{name}.parquet"
     if not path.is_file():
-        raise ValueError(f"{path} is missing: run notebook 01 (or `make demo`) first")
+        raise BadInput(f"{path} is missing: run notebook 01 (or `make demo`) first")
     d = read_long(path, require="target" if name.startswith("next") else "label")
     return replace(d, values=d.values[..., 0]) if name.startswith("next") else d
 

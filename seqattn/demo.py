@@ -25,10 +25,7 @@ def attention_bars(values, attention, width: int = 30) -> str:
 def run_demo() -> None:
     import pandas as pd
 
-    from .api import detect, load_pretrained, predict_next
-    from .data import generate_signal
-    from .datasets import dataset_summary, load_dataset, next_value_test, write_datasets
-    from .metrics import evaluate, example_table, signal_detection_table
+    from .datasets import dataset_summary, load_dataset, write_datasets
 
     fast = is_fast()
     paths = write_datasets(fast=fast)
@@ -37,6 +34,16 @@ def run_demo() -> None:
     pd.set_option("display.float_format", "{:.4g}".format)
     print("== Data sets written:", ", ".join(str(p) for p in paths.values()))
     print(dataset_summary(load_dataset("next_value_test")).to_string(), "\n")
+
+    _next_value_part(fast)
+    _signal_part(fast)
+    _notebook_part()
+
+
+def _next_value_part(fast: bool) -> None:
+    from .api import load_pretrained, predict_next
+    from .datasets import next_value_test
+    from .metrics import evaluate, example_table
 
     model = load_pretrained("next-value")
     table = evaluate(model, next_value_test(fast))
@@ -52,6 +59,12 @@ def run_demo() -> None:
     print(f"== seqattn predict 2 4 6 8 10 -> {p.prediction:.4f}")
     print(attention_bars([2, 4, 6, 8, 10], p.attention), "\n")
 
+
+def _signal_part(fast: bool) -> None:
+    from .api import detect, load_pretrained
+    from .data import generate_signal
+    from .metrics import signal_detection_table
+
     classifier = load_pretrained("signal")
     print("== Signal detection: shipped attention-pooling classifier vs the matched filter (knows the shape)")
     print(signal_detection_table(classifier, n=1_000 if fast else 4_000).to_string(), "\n")
@@ -64,6 +77,8 @@ def run_demo() -> None:
     for t, w in r.top(5):
         print(f"  t={t:02d} weight={w:.3f}{'  <- in the event' if example.salient[i, t] else ''}")
 
+
+def _notebook_part() -> None:
     import importlib.util
 
     if importlib.util.find_spec("nbclient") is None:  # nbclient comes with the `notebooks` extra

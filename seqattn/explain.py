@@ -34,23 +34,46 @@ import numpy as np
 import torch
 from torch import nn
 
+from .errors import BadInput
 from .masks import check_mask
+from .models.heads import attention_override
+from .tasks import task_of
 
-METHODS = ("attention", "attention_norm", "rollout", "grad_input", "integrated_gradients", "occlusion", "consensus",
-           "random")
+MAPS: dict = {}  # name -> fn(model, x, mask, seed=, ig_steps=, window=) -> [B, T]; see register_map
 # The map seqattn presents by default, chosen by measurement (benchmarks/bench_explain.py, README
 # "Influence maps"): no single map won every benchmark (occlusion lost on the rare-time box and the
 # hidden-Markov switches, attention on all but one); the consensus of a gradient, a perturbation and an
 # attention map reached at least Integrated Gradients' AUPRC on all five.
 DEFAULT_MAP = "consensus"
+CONSENSUS_PARTS = ("integrated_gradients", "occlusion", "attention_norm")
+
+
+def register_map(name: str, needs: str | None = None):
+    """Decorator: register an influence map ``fn(model, x, mask, *, seed, ig_steps, window) -> [B, T]``
+    under ``name``; ``needs`` names the model capability it requires (e.g. ``"self_attention"``)."""
+
+    def decorate(fn):
+        fn.needs = needs
+        MAPS[name] = fn
+        return fn
+
+    return decorate
+
+
+def applicable(model: nn.Module, method: str) -> bool:
+    """Can ``method`` explain ``model`` (does the model have the capability the map needs)?"""
+    from .models import capabilities
+
+    needs = MAPS[method].needs
+    return needs is None or needs in capabilities(model)
 
 
 def _score_fn(model: nn.Module):
-    """Scalar per sequence that the maps explain: P(class = 1), or the next-value prediction."""
+    """Scalar per sequence that the maps explain: the task's score (P(class = 1), or the prediction)."""
+    task = task_of(model)
 
     def score(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        out = model(x, mask).prediction
-        return torch.softmax(out.float(), -1)[:, 1] if model.task == "classify" else out
+        return task.score(model(x, mask).prediction)
 
     return score
 
@@ -68,16 +91,7 @@ def _pooling(model: nn.Module):
     for module in model.modules():
         if isinstance(module, QueryPooling):
             return module
-    raise ValueError(f"{type(model).__name__} has no attention pooling")
-
-
-def _baseline(x: torch.Tensor, mask: torch.Tensor, task: str) -> torch.Tensor:
-    """What a removed step is replaced by: 0 for signals (the noise mean); for next-value sequences the
-    sequence's own mean (zero would be a value far outside most sequences)."""
-    if task == "classify":
-        return torch.zeros_like(x)
-    mean = (x * mask).sum(1, keepdim=True) / mask.sum(1, keepdim=True).clamp(min=1)
-    return torch.where(mask, mean.expand_as(x), torch.zeros_like(x))
+    raise BadInput(f"{type(model).__name__} has no attention pooling")
 
 
 @contextlib.contextmanager
@@ -95,58 +109,23 @@ def influence_map(model: nn.Module, x: torch.Tensor, mask: torch.Tensor | None =
     >>> tuple(m.shape), bool(torch.allclose(m.sum(1), torch.ones(2, dtype=m.dtype)))
     ((2, 20), True)
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
-    model = model.eval()
+    if method not in MAPS:
+        raise BadInput(f"unknown method {method!r}; choose from {', '.join(MAPS)}")
     mask = check_mask(x, mask)
-    if method == "random":
-        g = torch.Generator().manual_seed(seed)
-        return _normalise(torch.rand(mask.shape, generator=g, dtype=torch.float64), mask)
-    if method in ("attention", "attention_norm", "rollout"):
-        return _attention_maps(model, x, mask, method)
-    if method == "consensus":
-        parts = [influence_map(model, x, mask, m, seed=seed, ig_steps=ig_steps, window=window)
-                 for m in ("integrated_gradients", "occlusion", "attention_norm")]
-        return _normalise(sum(parts) / 3, mask)
-    from captum.attr import InputXGradient, IntegratedGradients, Occlusion
-
-    score = _score_fn(model)
-    xg = x.detach().clone().to(torch.float64 if model.task == "next-value" else torch.float32)
-    base = _baseline(xg, mask, model.task)
-    xg.requires_grad_(method != "occlusion")
-    with _no_cudnn():
-        if method == "grad_input":
-            attr = InputXGradient(score).attribute(xg, additional_forward_args=(mask,))
-        elif method == "integrated_gradients":
-            attr = IntegratedGradients(score).attribute(xg, baselines=base, additional_forward_args=(mask,),
-                                                        n_steps=ig_steps, internal_batch_size=len(xg) * ig_steps)
-        else:
-            shape = (window,) if xg.dim() == 2 else (window, xg.shape[2])
-            with torch.no_grad():
-                attr = Occlusion(score).attribute(xg, sliding_window_shapes=shape, baselines=base,
-                                                  additional_forward_args=(mask,))
-    attr = attr.detach()
-    if attr.dim() == 3:
-        attr = attr.abs().sum(-1)
-    return _normalise(attr, mask)
+    return MAPS[method](model.eval(), x, mask, seed=seed, ig_steps=ig_steps, window=window)
 
 
+@register_map("attention")
 @torch.no_grad()
-def _attention_maps(model, x, mask, method):
-    out = model(x, mask)
-    if method == "attention":
-        return _normalise(out.attention, mask)
-    if method == "rollout":
-        if out.head_attention is None:
-            raise ValueError("rollout needs a Transformer (per-layer self-attention)")
-        b, _, _, t, _ = out.head_attention.shape
-        eye = torch.eye(t, dtype=torch.float64)
-        rollout = eye.expand(b, t, t)
-        for layer in out.head_attention.double().unbind(1):  # (B, H, T, T) per layer
-            a = layer.mean(1) + eye  # the residual path
-            a = a / a.sum(-1, keepdim=True)
-            rollout = a @ rollout
-        return _normalise((out.attention.double().unsqueeze(1) @ rollout).squeeze(1), mask)
+def attention_map(model, x, mask, **_):
+    """The model's pooling attention, as in ``SeqOutput.attention``."""
+    return _normalise(model(x, mask).attention, mask)
+
+
+@register_map("attention_norm")
+@torch.no_grad()
+def attention_norm_map(model, x, mask, **_):
+    """Attention × the norm of the value vector it weights (Kobayashi et al. 2020)."""
     captured = {}
     pool = _pooling(model)
     handle = pool.register_forward_hook(lambda module, args, output: captured.update(h=args[0]))
@@ -156,6 +135,86 @@ def _attention_maps(model, x, mask, method):
         handle.remove()
     norms = pool.value(captured["h"]).norm(dim=-1).double()
     return _normalise(out.attention.double() * norms, mask)
+
+
+@register_map("rollout", needs="self_attention")
+@torch.no_grad()
+def rollout_map(model, x, mask, **_):
+    """Pooling attention propagated through head-averaged self-attention with the residual."""
+    out = model(x, mask)
+    if out.head_attention is None:
+        raise BadInput("rollout needs a Transformer (per-layer self-attention)")
+    b, _, _, t, _ = out.head_attention.shape
+    eye = torch.eye(t, dtype=torch.float64)
+    rollout = eye.expand(b, t, t)
+    for layer in out.head_attention.double().unbind(1):  # (B, H, T, T) per layer
+        a = layer.mean(1) + eye  # the residual path
+        a = a / a.sum(-1, keepdim=True)
+        rollout = a @ rollout
+    return _normalise((out.attention.double().unsqueeze(1) @ rollout).squeeze(1), mask)
+
+
+def _captum_map(model, x, mask, make):
+    """Run one Captum attribution ``make(score, xg, baseline)`` and turn it into a map."""
+    task = task_of(model)
+    xg = x.detach().clone().to(task.dtype)
+    base = task.baseline(xg, mask)
+    with _no_cudnn():
+        attr = make(_score_fn(model), xg, base).detach()
+    if attr.dim() == 3:
+        attr = attr.abs().sum(-1)
+    return _normalise(attr, mask)
+
+
+@register_map("grad_input")
+def grad_input_map(model, x, mask, **_):
+    """|gradient × input| (Captum ``InputXGradient``)."""
+    from captum.attr import InputXGradient
+
+    return _captum_map(model, x, mask, lambda score, xg, base: InputXGradient(score).attribute(
+        xg.requires_grad_(), additional_forward_args=(mask,)))
+
+
+@register_map("integrated_gradients")
+def integrated_gradients_map(model, x, mask, ig_steps: int = 32, **_):
+    """|Integrated Gradients| from the task's baseline (Captum)."""
+    from captum.attr import IntegratedGradients
+
+    return _captum_map(model, x, mask, lambda score, xg, base: IntegratedGradients(score).attribute(
+        xg.requires_grad_(), baselines=base, additional_forward_args=(mask,), n_steps=ig_steps,
+        internal_batch_size=len(xg) * ig_steps))
+
+
+@register_map("occlusion")
+def occlusion_map(model, x, mask, window: int = 3, **_):
+    """Score change when a window of steps is replaced by the baseline (Captum ``Occlusion``)."""
+    from captum.attr import Occlusion
+
+    def make(score, xg, base):
+        shape = (window,) if xg.dim() == 2 else (window, xg.shape[2])
+        with torch.no_grad():
+            return Occlusion(score).attribute(xg, sliding_window_shapes=shape, baselines=base,
+                                              additional_forward_args=(mask,))
+
+    return _captum_map(model, x, mask, make)
+
+
+@register_map("consensus")
+def consensus_map(model, x, mask, parts=None, **kw):
+    """The mean of the ``integrated_gradients``, ``occlusion`` and ``attention_norm`` maps."""
+    parts = parts or {}
+    maps = [parts[m] if m in parts else MAPS[m](model, x, mask, **kw) for m in CONSENSUS_PARTS]
+    return _normalise(sum(maps) / 3, mask)
+
+
+@register_map("random")
+def random_map(model, x, mask, seed: int = 0, **_):
+    """A seeded random map, the floor every map must beat."""
+    g = torch.Generator().manual_seed(seed)
+    return _normalise(torch.rand(mask.shape, generator=g, dtype=torch.float64), mask)
+
+
+METHODS = tuple(MAPS)  # the built-in maps, in presentation order
 
 
 def explain(model: nn.Module, x: torch.Tensor, mask: torch.Tensor | None = None, **kw) -> torch.Tensor:
@@ -170,20 +229,18 @@ def head_maps(model: nn.Module, x: torch.Tensor, mask: torch.Tensor | None = Non
     mask = check_mask(x, mask)
     out = model.eval()(x, mask)
     if out.head_attention is None:
-        raise ValueError("per-head maps need a Transformer (per-layer self-attention)")
+        raise BadInput("per-head maps need a Transformer (per-layer self-attention)")
     pooled = out.attention.double()[:, None, None, None, :]  # (B, 1, 1, 1, T) over queries
     maps = (pooled @ out.head_attention.double()).squeeze(-2)  # (B, L, H, T) over keys
     return maps * mask[:, None, None, :]
 
 
 def influence_maps(model, x, mask=None, methods=None, **kw) -> dict[str, torch.Tensor]:
-    """Every applicable map (``rollout`` only for Transformers): ``{method: [B, T]}``."""
-    methods = methods or [m for m in METHODS if m != "rollout" or hasattr(model, "layers")]
+    """Every applicable map (``rollout`` only for models with self-attention): ``{method: [B, T]}``."""
+    methods = methods or [m for m in MAPS if applicable(model, m)]
     maps = {m: influence_map(model, x, mask, m, **kw) for m in methods if m != "consensus"}
     if "consensus" in methods:  # reuse the parts already computed
-        parts = [maps.get(m) if m in maps else influence_map(model, x, mask, m, **kw)
-                 for m in ("integrated_gradients", "occlusion", "attention_norm")]
-        maps["consensus"] = _normalise(sum(parts) / 3, mask)
+        maps["consensus"] = consensus_map(model.eval(), x, check_mask(x, mask), parts=maps, **kw)
     return {m: maps[m] for m in methods}
 
 
@@ -199,7 +256,7 @@ def localisation(maps: np.ndarray, salient: np.ndarray, mask: np.ndarray) -> dic
     maps, salient, mask = np.asarray(maps, dtype=float), np.asarray(salient, bool), np.asarray(mask, bool)
     rows = np.flatnonzero((salient & mask).any(1) & (~salient & mask).any(1))
     if not len(rows):
-        raise ValueError("no sample has both salient and non-salient valid steps")
+        raise BadInput("no sample has both salient and non-salient valid steps")
     pointing, precision, auroc, auprc = [], [], [], []
     for i in rows:
         valid = mask[i]
@@ -228,23 +285,9 @@ def deletion_insertion(model, x, mask, maps, fractions=np.linspace(0, 1, 11)):
     """
     model = model.eval()
     mask = check_mask(x, mask)
-    score = _score_fn(model)
-    if model.task == "classify":  # explain the class the model predicts on the full input
-        predicted = model(x, mask).prediction.argmax(-1)
-        p1 = score
-
-        def score(inputs, m):
-            p = p1(inputs, m)
-            return torch.where(predicted == 1, p, 1 - p)
-    if model.task == "next-value":
-        from .models.structural import normalise
-
-        full, scale = score(x, mask), normalise(x, mask)[2]
-        raw = score
-
-        def score(inputs, m):
-            return (raw(inputs, m) - full).abs() / scale
-    base = _baseline(x, mask, model.task)
+    task = task_of(model)
+    score = task.perturbation_score(model, x, mask)
+    base = task.baseline(x, mask)
     ranks = torch.argsort(torch.argsort(-torch.as_tensor(maps).masked_fill(~mask, -1.0), dim=1), dim=1)
     lengths = mask.sum(1, keepdim=True)
     deletion, insertion = [], []
@@ -273,12 +316,9 @@ def override_attention(model, how: str, seed: int = 0):
         return attention.gather(1, order.gather(1, idx))
 
     if how not in ("uniform", "permute"):
-        raise ValueError(f"how must be 'uniform' or 'permute', got {how!r}")
-    pool.override = uniform if how == "uniform" else permute
-    try:
+        raise BadInput(f"how must be 'uniform' or 'permute', got {how!r}")
+    with attention_override(pool, uniform if how == "uniform" else permute):
         yield model
-    finally:
-        pool.override = None
 
 
 @torch.no_grad()
@@ -296,10 +336,8 @@ def attention_tests(model, x, mask, y=None) -> dict:
         perm = score(x, mask).double()
     result = {"uniform_mean_abs_change": float((uni - base).abs().mean()),
               "permutation_mean_abs_change": float((perm - base).abs().mean())}
-    if y is not None and model.task == "classify":
-        y = torch.as_tensor(y)
-        result["accuracy"] = float(((base >= 0.5).long() == y).double().mean())
-        result["accuracy_uniform"] = float(((uni >= 0.5).long() == y).double().mean())
+    if y is not None:
+        result.update(task_of(model).score_accuracy({"accuracy": base, "accuracy_uniform": uni}, y))
     return result
 
 
@@ -322,10 +360,8 @@ def explain_report(model, data, methods=None, n: int = 256, seed: int = 0):
 
     rng = np.random.default_rng(seed)
     rows = np.sort(rng.choice(len(data.values), size=min(n, len(data.values)), replace=False))
-    x = torch.as_tensor(np.asarray(data.values)[rows])
-    if model.task == "next-value" and x.dim() == 3:
-        x = x[..., 0]
-    x = x.double() if model.task == "next-value" else x.float()
+    task = task_of(model)
+    x = torch.as_tensor(task.model_values(np.asarray(data.values)[rows])).to(task.dtype)
     mask = torch.as_tensor(np.asarray(data.mask)[rows])
     salient = getattr(data, "salient", None)
     label = getattr(data, "label", None)

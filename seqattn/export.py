@@ -16,7 +16,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .errors import BadInput
 from .files import atomic_path
+from .tasks import task_of
 
 
 class _Plain(nn.Module):
@@ -32,16 +34,25 @@ class _Plain(nn.Module):
 
 
 def example_inputs(model: nn.Module, batch: int = 3, length: int = 8):
-    if model.task == "next-value":
-        x = torch.randn(batch, length, dtype=torch.float64).cumsum(1)
-    else:
+    task = task_of(model)
+    if task.per_step_features:
         x = torch.randn(batch, length, model.config.num_features)
+    else:  # one value per step: a random walk, in the dtype next-value models compute in
+        x = torch.randn(batch, length, dtype=task.dtype).cumsum(1)
     return x, torch.ones(batch, length, dtype=torch.bool)
 
 
 def exported_suffix(model: nn.Module) -> str:
-    """``.ts`` (TorchScript) for the LSTM, ``.pt2`` (torch.export) for the others."""
-    return ".ts" if type(model).__name__ == "LSTMWithAttention" else ".pt2"
+    """``.ts`` (TorchScript) for models tagged ``export_torchscript`` (the LSTM), ``.pt2`` (torch.export)
+    for those tagged ``export_program``."""
+    from .models import EXPORT_PROGRAM, EXPORT_TORCHSCRIPT, capabilities
+
+    tags = capabilities(model)
+    if EXPORT_TORCHSCRIPT in tags:
+        return ".ts"
+    if EXPORT_PROGRAM in tags:
+        return ".pt2"
+    raise BadInput(f"{type(model).__name__} declares no export capability")
 
 
 def export_model(model: nn.Module, path) -> Path:
@@ -49,7 +60,7 @@ def export_model(model: nn.Module, path) -> Path:
     model = model.eval()
     path = Path(path)
     if path.suffix != exported_suffix(model):
-        raise ValueError(f"{path}: this model exports to a {exported_suffix(model)} file")
+        raise BadInput(f"{path}: this model exports to a {exported_suffix(model)} file")
     x, mask = example_inputs(model)
     with atomic_path(path, suffix=f".tmp{path.suffix}") as tmp:
         if path.suffix == ".ts":
@@ -59,7 +70,7 @@ def export_model(model: nn.Module, path) -> Path:
                 torch.jit.trace(_Plain(model), (x, mask), check_trace=False).save(str(tmp))
         else:
             batch = torch.export.Dim("batch", min=1, max=1 << 20)
-            low = 3 if model.task == "next-value" else 2
+            low = 2 if task_of(model).per_step_features else 3  # next value needs >= 3 steps
             time = torch.export.Dim("time", min=low, max=model.config.max_len)
             shapes = {"x": {0: batch, 1: time}, "mask": {0: batch, 1: time}}
             program = torch.export.export(_Plain(model), (x, mask), dynamic_shapes=shapes, strict=False)

@@ -5,16 +5,23 @@ Dimension legend: B batch, T time, H heads.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
+from .errors import BadInput
 
-def valid_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
-    """Boolean (B, T) mask, True where ``t < lengths[b]``.
+
+def valid_mask(lengths, max_len: int | None = None):
+    """Boolean (B, T) mask, True where ``t < lengths[b]``: the one place seqattn builds a mask from
+    lengths. A NumPy ``lengths`` array gives a NumPy mask (the generators), anything else a tensor.
 
     >>> valid_mask(torch.tensor([2, 3]), 4)
     tensor([[ True,  True, False, False],
             [ True,  True,  True, False]])
     """
+    if isinstance(lengths, np.ndarray):
+        t = int(lengths.max(initial=0)) if max_len is None else max_len
+        return np.arange(t)[None, :] < lengths[:, None]
     lengths = torch.as_tensor(lengths)
     t = int(lengths.max()) if max_len is None else max_len
     return torch.arange(t, device=lengths.device) < lengths.unsqueeze(-1)
@@ -31,7 +38,7 @@ def check_mask(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
     if mask is None:
         return torch.ones(b, t, dtype=torch.bool, device=x.device)
     if mask.shape != (b, t):
-        raise ValueError(f"mask has shape {tuple(mask.shape)}, expected {(b, t)} to match x")
+        raise BadInput(f"mask has shape {tuple(mask.shape)}, expected {(b, t)} to match x")
     return mask.to(torch.bool)
 
 

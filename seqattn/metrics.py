@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from .baselines import linear_extrapolation, naive_last_value
+from .tasks import task_of
 
 
 @torch.no_grad()
@@ -28,8 +29,8 @@ def predict_arrays(model: nn.Module, values: np.ndarray, mask: np.ndarray, batch
     n, t = mask.shape
     prediction = np.zeros(n)
     attention = np.zeros((n, t))
-    if model.task == "next-value" and values.ndim == 3:
-        values = values[..., 0]
+    task = task_of(model)
+    values = task.model_values(values)
     dummy = np.zeros(n)
     device = next(model.parameters()).device
     loader = BucketLoader(values, mask, dummy, batch_size, shuffle=False)
@@ -39,7 +40,7 @@ def predict_arrays(model: nn.Module, values: np.ndarray, mask: np.ndarray, batch
         loader = tqdm(loader, desc="predicting", unit="batch", leave=False)
     for batch in loader:
         out = model(batch.x.to(device), batch.mask.to(device))
-        p = out.prediction if model.task == "next-value" else torch.softmax(out.prediction.float(), -1)[:, 1]
+        p = task.score(out.prediction)
         rows = batch.index.numpy()
         prediction[rows] = p.double().cpu().numpy()
         attention[rows, : batch.x.shape[1]] = out.attention.double().cpu().numpy()
@@ -53,11 +54,12 @@ def test_model(model: nn.Module, loader):
     P(class = 1)), ``targets [N]`` and ``attentions [N, T]`` (zero-padded to the longest batch).
     """
     model.eval()
+    task = task_of(model)
     preds, targets, attentions, index = [], [], [], []
     with torch.no_grad():
         for batch in loader:
             out = model(batch.x, batch.mask)
-            p = out.prediction if model.task == "next-value" else torch.softmax(out.prediction.float(), -1)[:, 1]
+            p = task.score(out.prediction)
             preds.append(p.double().numpy()), targets.append(batch.y.numpy())
             attentions.append(out.attention.double().numpy()), index.append(batch.index.numpy())
     t = max(a.shape[1] for a in attentions)
@@ -119,19 +121,8 @@ def evaluate(model: nn.Module, data, batch_size: int = 4096):
     Next value: per-family DataFrame (see :func:`next_value_table`). Classify: one-row DataFrame with
     accuracy, ROC AUC, F1, n.
     """
-    import pandas as pd
-
     prediction, _ = predict_arrays(model, data.values, data.mask, batch_size)
-    if model.task == "next-value":
-        target = data.target
-        if target is None:
-            raise ValueError("evaluation needs a 'target' column (the true next value)")
-        return next_value_table(prediction, data.values, data.lengths, target,
-                                getattr(data, "family", None), getattr(data, "oracle", None))
-    label = data.label
-    if label is None:
-        raise ValueError("evaluation needs a 'label' column (0/1)")
-    return pd.DataFrame([classification_metrics(prediction, label)])
+    return task_of(model).evaluation_table(prediction, data)
 
 
 # The original project's README examples: (name, sequence, true next value, the original's prediction).

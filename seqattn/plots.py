@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 
-FAMILY_COLORS = "tab10"
-
 
 def _plt():
     import matplotlib.pyplot as plt

@@ -19,7 +19,6 @@ from .checkpoint import save_checkpoint
 from .config import (
     SAVED_MODELS_DIR,
     WEIGHTS_DIR,
-    DataConfig,
     SignalConfig,
     config_to_dict,
     hard_signal_config,
@@ -28,22 +27,8 @@ from .data import SignalData, generate_next_value, generate_signal
 from .data.loaders import BucketLoader, NextValueStream
 from .export import export_model, exported_suffix
 from .models import build_model
+from .recipes import next_value_recipe, signal_recipe, signal_transformer_recipe
 from .train import TrainConfig, set_seed, train_model
-
-
-def next_value_recipe(fast: bool = False):
-    """(model config, data config, samples per epoch, train config) of the shipped next-value model."""
-    model = {"hidden_size": 64, "num_layers": 1, "max_len": 32}
-    data = DataConfig(num_samples=6_000 if fast else 300_000, min_len=3, max_len=32, seed=1)
-    train = TrainConfig(epochs=2 if fast else 12, lr=3e-3, schedule="cosine", patience=100, seed=0)
-    return model, data, train
-
-
-def signal_recipe(fast: bool = False):
-    model = {"num_features": 4, "hidden_size": 32, "kernel_size": 5, "max_len": 64}
-    n = 2_000 if fast else 100_000
-    train = TrainConfig(epochs=3 if fast else 15, lr=3e-3, schedule="cosine", patience=5, seed=0)
-    return model, n, train
 
 
 def concat_signal(*parts: SignalData) -> SignalData:
@@ -66,19 +51,14 @@ def _write(model, name: str, history, metrics: dict, train_cfg: TrainConfig, rec
 
 def next_value_validation(fast: bool = False):
     """The validation set of the shipped next-value recipe (generated, seed 999)."""
-    _, data_cfg, _ = next_value_recipe(fast)
+    data_cfg = next_value_recipe(fast).data
     return generate_next_value(replace(data_cfg, num_samples=2_000 if fast else 8_000, seed=999))
-
-
-def _signal_train_configs(fast: bool) -> tuple[SignalConfig, SignalConfig]:
-    _, n, _ = signal_recipe(fast)
-    return SignalConfig(num_samples=n // 2, seed=1), hard_signal_config(num_samples=n // 2, seed=2)
 
 
 def signal_training_sets(fast: bool = False) -> tuple[SignalData, SignalData]:
     """(train, validation) of the shipped signal recipe: half default, half hard difficulty, so one
     model serves both benchmarks."""
-    train = concat_signal(*(generate_signal(cfg) for cfg in _signal_train_configs(fast)))
+    train = concat_signal(*(generate_signal(cfg) for cfg in signal_recipe(fast).signal_data))
     v = 200 if fast else 2_000
     val = concat_signal(generate_signal(SignalConfig(num_samples=v, seed=3)),
                         generate_signal(hard_signal_config(num_samples=v, seed=4)))
@@ -90,19 +70,21 @@ def pretrain_next_value(out_dir=WEIGHTS_DIR, saved_dir=SAVED_MODELS_DIR, fast: b
     """Train the shipped next-value model on a fresh generated stream; ``val`` (anything with values,
     mask and oracle or target, e.g. ``read_long`` of notebook 01's file) defaults to
     :func:`next_value_validation`. Returns ``(model, history, paths)``."""
-    model_cfg, data_cfg, train_cfg = next_value_recipe(fast)
-    train_cfg = replace(train_cfg, progress=progress)
+    recipe = next_value_recipe(fast)
+    train_cfg = replace(recipe.train, progress=progress)
     set_seed(train_cfg.seed)
-    model = build_model("lstm", "next-value", model_cfg)
+    model = build_model(recipe.model, recipe.task, recipe.model_config)
     val = next_value_validation(fast) if val is None else val
     values = val.values[..., 0] if val.values.ndim == 3 else val.values
     y = val.oracle if getattr(val, "oracle", None) is not None else val.target
     val_loader = BucketLoader(values, val.mask, y, 1024, shuffle=False)
     start = time.perf_counter()
-    model, history = train_model(model, NextValueStream(data_cfg, batch_size=256), val_loader, train_cfg)
+    model, history = train_model(model, NextValueStream(recipe.data, batch_size=recipe.batch_size), val_loader,
+                                 train_cfg)
     metrics = {"val_mae_scaled": float(history.val_mae_scaled.min()), "train_seconds": time.perf_counter() - start}
-    recipe = {"data": config_to_dict(data_cfg), "validation_seed": 999}
-    return model, history, _write(model, "next-value", history, metrics, train_cfg, recipe,
+    # "data" and "validation_seed": the keys earlier weights/*.json carry
+    record = {**recipe.to_dict(), "data": config_to_dict(recipe.data), "validation_seed": 999}
+    return model, history, _write(model, "next-value", history, metrics, train_cfg, record,
                                   Path(out_dir), Path(saved_dir))
 
 
@@ -111,24 +93,20 @@ def pretrain_signal(out_dir=WEIGHTS_DIR, saved_dir=SAVED_MODELS_DIR, fast: bool 
     """Train the shipped signal classifier (``name="pooling"``) or its Transformer variant
     (``"transformer"``, written as ``signal-transformer``). ``train``/``val`` (values, mask, label)
     default to :func:`signal_training_sets`. Returns ``(model, history, paths)``."""
-    model_cfg, _, train_cfg = signal_recipe(fast)
-    if name == "transformer":
-        model_cfg = {"num_features": 4, "d_model": 32, "num_heads": 4, "num_layers": 2, "dim_feedforward": 64,
-                     "max_len": 64}
-        train_cfg = replace(train_cfg, epochs=2 if fast else 6, lr=1e-3)
-    train_cfg = replace(train_cfg, progress=progress)
+    recipe = (signal_transformer_recipe if name == "transformer" else signal_recipe)(fast)
+    train_cfg = replace(recipe.train, progress=progress)
     if train is None or val is None:
         train, val = signal_training_sets(fast)
     set_seed(train_cfg.seed)
-    model = build_model(name, "classify", model_cfg)
+    model = build_model(recipe.model, recipe.task, recipe.model_config)
     start = time.perf_counter()
     model, history = train_model(
-        model, BucketLoader(train.values, train.mask, train.label, 128, seed=0, bucket=False),
+        model, BucketLoader(train.values, train.mask, train.label, recipe.batch_size, seed=0, bucket=False),
         BucketLoader(val.values, val.mask, val.label, 1000, shuffle=False), train_cfg)
     metrics = {"val_accuracy": float(history.val_accuracy.max()), "train_seconds": time.perf_counter() - start}
-    recipe = {"train": [config_to_dict(cfg) for cfg in _signal_train_configs(fast)]}
+    record = {**recipe.to_dict(), "train": [config_to_dict(cfg) for cfg in recipe.signal_data]}  # as before
     file = "signal" if name == "pooling" else f"signal-{name}"
-    return model, history, _write(model, file, history, metrics, train_cfg, recipe, Path(out_dir), Path(saved_dir))
+    return model, history, _write(model, file, history, metrics, train_cfg, record, Path(out_dir), Path(saved_dir))
 
 
 def main(argv=None) -> int:

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .data.io import FAMILY, to_long
+from .errors import BadInput
 
 INSTALL_HINT = "pip install -c constraints-cpu.txt -e '.[real]'"
 REAL_PACKAGES = ("statsmodels", "sktime")
@@ -88,13 +89,13 @@ def load_series(names: tuple[str, ...] | None = None) -> list[RealSeries]:
     names = tuple(SERIES) if names is None else tuple(names)
     unknown = [n for n in names if n not in SERIES]
     if unknown:
-        raise ValueError(f"unknown series {unknown[0]!r}; choose from {', '.join(SERIES)}")
+        raise BadInput(f"unknown series {unknown[0]!r}; choose from {', '.join(SERIES)}")
     out = []
     for name in names:
         load, period, freq, source = SERIES[name]
         values = np.asarray(load(), dtype=np.float64)
         if not np.isfinite(values).all():
-            raise ValueError(f"series {name!r} has missing values")
+            raise BadInput(f"series {name!r} has missing values")
         out.append(RealSeries(name, values, period, freq, source))
     return out
 
@@ -125,7 +126,7 @@ class Windows:
 def split_points(n: int, test_fraction: float, val_fraction: float) -> tuple[int, int]:
     """(first validation target, first test target) positions for a series of length ``n``."""
     if not (0 < test_fraction < 1 and 0 <= val_fraction < 1 and test_fraction + val_fraction < 1):
-        raise ValueError(f"bad fractions: test {test_fraction}, validation {val_fraction}")
+        raise BadInput(f"bad fractions: test {test_fraction}, validation {val_fraction}")
     test_start = n - max(1, round(n * test_fraction))
     val_start = test_start - round(n * val_fraction)
     return val_start, test_start
@@ -135,13 +136,13 @@ def make_windows(series: list[RealSeries], window: int = 32, min_context: int = 
                  val_fraction: float = 0.1) -> dict[str, Windows]:
     """Split every series in time and cut one-step windows: ``{"train", "val", "test"}``."""
     if min_context < 2 or window < min_context:
-        raise ValueError(f"need 2 <= min_context <= window, got min_context={min_context}, window={window}")
+        raise BadInput(f"need 2 <= min_context <= window, got min_context={min_context}, window={window}")
     parts: dict[str, list] = {"train": [], "val": [], "test": []}
     for s in series:
         n = len(s.values)
         val_start, test_start = split_points(n, test_fraction, val_fraction)
         if val_start <= min_context:
-            raise ValueError(f"series {s.name!r} has {n} values: too short for min_context={min_context}")
+            raise BadInput(f"series {s.name!r} has {n} values: too short for min_context={min_context}")
         for i in range(min_context, n):
             split = "test" if i >= test_start else "val" if i >= val_start else "train"
             parts[split].append((s.values[max(0, i - window) : i], s.values[i], s.name, i))
@@ -186,7 +187,7 @@ def statsmodels_one_step(s: RealSeries, test_start: int, model: str = "arima") -
             seasonal = m if m > 1 and len(train) >= 3 * m else None
             fit = ExponentialSmoothing(train, trend=True, damped_trend=True, seasonal=seasonal).fit(disp=False)
         else:
-            raise ValueError(f"unknown model {model!r}; choose arima or ets")
+            raise BadInput(f"unknown model {model!r}; choose arima or ets")
         full = fit.apply(s.values)
     return np.asarray(full.predict())[test_start:]
 
@@ -253,14 +254,14 @@ def load_classification(name: str) -> tuple[Labelled, Labelled]:
     """The official (train, test) split of a bundled binary UCR problem."""
     require_real()
     if name not in CLASSIFICATION:
-        raise ValueError(f"unknown data set {name!r}; choose from {', '.join(CLASSIFICATION)}")
+        raise BadInput(f"unknown data set {name!r}; choose from {', '.join(CLASSIFICATION)}")
     import sktime.datasets
 
     loader = getattr(sktime.datasets, CLASSIFICATION[name])
     parts = [loader(split=split, return_type="numpy3D") for split in ("train", "test")]
     classes = tuple(sorted(set(parts[0][1]) | set(parts[1][1])))
     if len(classes) != 2:
-        raise ValueError(f"{name}: expected 2 classes, found {len(classes)}")
+        raise BadInput(f"{name}: expected 2 classes, found {len(classes)}")
     out = []
     for x, y in parts:
         label = (np.asarray(y) == classes[1]).astype(np.int64)
@@ -277,22 +278,19 @@ def one_nn_euclidean(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarra
 # ---- recipes used by notebook 05 and benchmarks/peers ----------------------------------------------------
 
 def forecast_recipe(fast: bool = False):
-    """(model config, TrainConfig) of the LSTM-with-attention trained from scratch on real windows (the
-    shipped next-value model's size; fine-tuning the shipped weights instead scored 0.72 on the
-    validation windows against 0.54 from scratch)."""
-    from .train import TrainConfig
+    """(model config, batch size, TrainConfig) of :func:`seqattn.recipes.real_forecast_recipe`."""
+    from .recipes import get_recipe
 
-    model = {"hidden_size": 64, "num_layers": 1, "max_len": 32}
-    return model, 32, TrainConfig(epochs=6 if fast else 80, lr=3e-3, patience=15, seed=0, progress=False)
+    r = get_recipe("real-forecast", fast)
+    return dict(r.model_config), r.batch_size, r.train
 
 
 def classify_recipe(num_features: int, max_len: int, fast: bool = False):
-    """(model name, config, TrainConfig) for a small labelled real data set: the Transformer variant
-    (its positional encoding matters on whole-shape problems such as GunPoint)."""
-    from .train import TrainConfig
+    """(model name, config, TrainConfig) of :func:`seqattn.recipes.real_classify_recipe`, sized for the data."""
+    from .recipes import get_recipe
 
-    model = {"num_features": num_features, "max_len": max_len, "d_model": 64, "num_layers": 2}
-    return "transformer", model, TrainConfig(epochs=5 if fast else 150, lr=3e-3, patience=40, seed=0, progress=False)
+    r = get_recipe("real-classify", fast)
+    return r.model, {"num_features": num_features, "max_len": max_len, **r.model_config}, r.train
 
 
 def stratified_holdout(label: np.ndarray, fraction: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

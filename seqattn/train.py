@@ -3,6 +3,10 @@
 The loop knows nothing about the model beyond the SeqOutput contract and the task's loss. In order:
 forward (bf16 autocast on CUDA) → backward → clip → step → schedule → log → validate under no_grad →
 save on best → early stop on patience. Ctrl-C ends training cleanly and still returns the history.
+
+Distributed: when a process group is initialised (``torchrun``, see :mod:`seqattn.distributed`) the model
+trains inside DistributedDataParallel, each rank on its loader's shard; metrics are reduced across ranks
+and only rank 0 writes the checkpoint and shows progress bars.
 """
 
 from __future__ import annotations
@@ -12,17 +16,17 @@ import random
 import time
 from collections.abc import Callable, Iterable
 from contextlib import nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from . import distributed as ddp
 from .checkpoint import read_checkpoint, save_checkpoint
 from .config import config_to_dict
-from .models import structural
+from .errors import BadInput
+from .tasks import get_task
 
 
 @dataclass(frozen=True)
@@ -60,43 +64,29 @@ def resolve_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
-def task_loss(task: str, output, batch, cfg: TrainConfig, train: bool = True) -> torch.Tensor:
-    """The training loss: smooth-L1 in units of each sequence's mean step (next value), or
-    cross-entropy with label smoothing (classify)."""
-    if task == "next-value":
-        _, _, scale = structural.normalise(batch.x, batch.mask)
-        err = (output.prediction - batch.y.to(torch.float64)) / scale
-        return F.smooth_l1_loss(err.clamp(-1e3, 1e3), torch.zeros_like(err), beta=cfg.huber_beta).float()
-    smoothing = cfg.label_smoothing if train else 0.0
-    return F.cross_entropy(output.prediction.float(), batch.y.long(), label_smoothing=smoothing)
-
-
-def _batch_metric(task: str, output, batch) -> tuple[float, int]:
-    """Sum of the validation metric over the batch: |error| / mean step, or correct predictions."""
-    if task == "next-value":
-        _, _, scale = structural.normalise(batch.x, batch.mask)
-        return float(((output.prediction - batch.y.to(torch.float64)).abs() / scale).sum()), len(batch)
-    return float((output.prediction.argmax(-1) == batch.y).sum()), len(batch)
+def task_loss(task, output, batch, cfg: TrainConfig, train: bool = True) -> torch.Tensor:
+    """The training loss of ``task`` (a name or :class:`~seqattn.tasks.Task`); see ``Task.loss``."""
+    return get_task(task).loss(output, batch, cfg, train)
 
 
 @torch.no_grad()
-def validate(model: nn.Module, loader: Iterable, task: str, cfg: TrainConfig, device) -> dict:
-    """Mean loss and metric over a loader (``val_mae_scaled`` for next value, ``val_accuracy``).
+def validate(model: nn.Module, loader: Iterable, task, cfg: TrainConfig, device) -> dict:
+    """Mean loss and the task's metric over a loader (``val_mae_scaled`` for next value, ``val_accuracy``).
 
     In a distributed run each rank validates its own shard and the sums are reduced across ranks."""
+    task = get_task(task)
     was_training = model.training
     model.eval()
     loss_sum, metric_sum, n = 0.0, 0.0, 0
     for batch in loader:
         batch = batch.to(device)
         output = model(batch.x, batch.mask)
-        loss_sum += float(task_loss(task, output, batch, cfg, train=False)) * len(batch)
-        m, k = _batch_metric(task, output, batch)
+        loss_sum += float(task.loss(output, batch, cfg, train=False)) * len(batch)
+        m, k = task.batch_metric(output, batch)
         metric_sum, n = metric_sum + m, n + k
     model.train(was_training)
     loss_sum, metric_sum, n = ddp.all_sum(loss_sum, metric_sum, n)
-    name = "val_mae_scaled" if task == "next-value" else "val_accuracy"
-    return {"val_loss": loss_sum / max(n, 1), name: metric_sum / max(n, 1)}
+    return {"val_loss": loss_sum / max(n, 1), task.metric: metric_sum / max(n, 1)}
 
 
 def _scheduler(optimizer, cfg: TrainConfig, total_steps: int):
@@ -114,17 +104,11 @@ def _scheduler(optimizer, cfg: TrainConfig, total_steps: int):
         return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
     if cfg.schedule == "constant":
         return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: 1.0)
-    raise ValueError(f"unknown schedule {cfg.schedule!r}; choose from cosine, onecycle, constant")
-
-
-def _improved(task: str, value: float, best: float | None) -> bool:
-    if best is None:
-        return True
-    return value < best if task == "next-value" else value > best
+    raise BadInput(f"unknown schedule {cfg.schedule!r}; choose from cosine, onecycle, constant")
 
 
 def train_model(model: nn.Module, train_loader, val_loader, config: TrainConfig = TrainConfig(),
-                callbacks: Iterable[Callable[[dict], None]] = ()):
+                callbacks: Iterable[Callable[[dict], None]] = (), recipe: dict | None = None):
     """Train ``model``; returns ``(model, history)`` with the best validation weights loaded.
 
     Args:
@@ -133,97 +117,131 @@ def train_model(model: nn.Module, train_loader, val_loader, config: TrainConfig 
             method, when present, is called each epoch (fresh, reproducible shuffles).
         config: :class:`TrainConfig`.
         callbacks: called with each epoch's history row (a dict) after validation.
+        recipe: ``Recipe.to_dict()`` of the run, recorded in the checkpoint so it can be reproduced.
 
     Returns:
         The model (best weights, eval mode) and a pandas DataFrame, one row per epoch.
 
-    Distributed: when a process group is initialised (``torchrun``, see :mod:`seqattn.distributed`) the
-    model trains inside DistributedDataParallel, each rank on its loader's shard; metrics are reduced
-    across ranks and only rank 0 writes the checkpoint and shows progress bars.
+    Distributed (``torchrun``): see the module docstring.
 
     Raises:
         NonFiniteLossError: the loss became NaN/inf (nothing broken is written).
     """
     import pandas as pd
-    from tqdm.auto import tqdm
 
-    task, cfg = model.task, config
+    task, cfg = get_task(model.task), config
     set_seed(cfg.seed)
     device = ddp.device_for(resolve_device(cfg.device))
     model.to(device)
-    main = ddp.info().main
     net = ddp.wrap(model, device)  # the model itself unless distributed
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    steps_per_epoch = len(train_loader)
-    scheduler = _scheduler(optimizer, cfg, cfg.epochs * steps_per_epoch)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
-    history: list[dict] = []
-    best, best_state, start_epoch, stale = None, None, 0, 0
-    if cfg.resume:
-        ckpt = read_checkpoint(cfg.resume, task=task)
-        if "optimizer" not in ckpt:
-            raise ValueError(f"{cfg.resume}: holds weights only, not a training state to resume")
-        model.load_state_dict(ckpt["last_state"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        start_epoch, best, stale = ckpt["epoch"] + 1, ckpt["best_metric"], ckpt["stale"]
-        history = pd.DataFrame(ckpt["history"]).to_dict("records")
-        best_state = {k: v.to(device) for k, v in ckpt["state_dict"].items()}
-        torch.set_rng_state(ckpt["rng"])
-    metric_name = "val_mae_scaled" if task == "next-value" else "val_accuracy"
+    scheduler = _scheduler(optimizer, cfg, cfg.epochs * len(train_loader))
+    state = _resume(model, optimizer, scheduler, cfg, device) if cfg.resume else _State()
     try:
-        for epoch in range(start_epoch, cfg.epochs):
-            for loader in (train_loader, val_loader):
-                if hasattr(loader, "set_epoch"):
-                    loader.set_epoch(epoch)
-            model.train()
-            t0, loss_sum, n = time.perf_counter(), torch.zeros((), device=device), 0
-            bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
-                       disable=not (cfg.progress and main))
-            # ranks may get different numbers of batches: join() lets the early ones shadow the rest
-            with net.join() if net is not model else nullcontext():
-                for batch in bar:
-                    batch = batch.to(device)
-                    with autocast:
-                        output = net(batch.x, batch.mask)
-                        loss = task_loss(task, output, batch, cfg)
-                    if not torch.isfinite(loss):
-                        raise NonFiniteLossError(
-                            f"loss became {float(loss.detach())} at epoch {epoch + 1}; lower the learning rate "
-                            f"(lr={cfg.lr}) or check the data for extreme values"
-                        )
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-                    optimizer.step()
-                    scheduler.step()
-                    loss_sum += loss.detach() * len(batch)
-                    n += len(batch)
-            loss_total, n = ddp.all_sum(float(loss_sum), n)
+        for epoch in range(state.start_epoch, cfg.epochs):
+            _set_epoch(epoch, train_loader, val_loader)
+            t0 = time.perf_counter()
+            loss_total, n = _train_epoch(model, net, train_loader, optimizer, scheduler, task, cfg, epoch, device)
             row = {"epoch": epoch + 1, "train_loss": loss_total / max(n, 1), "lr": scheduler.get_last_lr()[0]}
             row.update(validate(model, val_loader, task, cfg, device))
             row["seconds"] = time.perf_counter() - t0
-            history.append(row)
-            if _improved(task, row[metric_name], best):
-                best, stale = row[metric_name], 0
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            else:
-                stale += 1
-            if cfg.checkpoint and main:
-                save_checkpoint(
-                    model, cfg.checkpoint, train_config=config_to_dict(replace(cfg, resume=None)),
-                    optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(), epoch=epoch,
-                    best_metric=best, stale=stale, state_dict=best_state, last_state=model.state_dict(),
-                    rng=torch.get_rng_state(),
-                    history=pd.DataFrame(history).to_dict("list"),
-                    metrics={metric_name: best},
-                )
+            state.record(row, model, task)
+            if cfg.checkpoint and ddp.info().main:
+                _save_training_state(model, optimizer, scheduler, cfg, epoch, state, task, recipe)
             for callback in callbacks:
                 callback(row)
-            if stale >= cfg.patience:
+            if state.stale >= cfg.patience:
                 break
     except KeyboardInterrupt:
         pass  # stop cleanly: the best weights so far and the history are still returned
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    return model.eval(), pd.DataFrame(history)
+    if state.best_state is not None:
+        model.load_state_dict(state.best_state)
+    return model.eval(), pd.DataFrame(state.history)
+
+
+def _set_epoch(epoch: int, *loaders) -> None:
+    """Tell loaders with a ``set_epoch`` method the epoch (fresh, reproducible shuffles)."""
+    for loader in loaders:
+        if hasattr(loader, "set_epoch"):
+            loader.set_epoch(epoch)
+
+
+@dataclass
+class _State:
+    """What training carries from epoch to epoch (and a resume restores)."""
+
+    history: list = field(default_factory=list)
+    best: float | None = None
+    best_state: dict | None = None
+    start_epoch: int = 0
+    stale: int = 0
+
+    def record(self, row: dict, model: nn.Module, task) -> None:
+        """Append an epoch's row; keep a copy of the weights when the task's metric improved."""
+        self.history.append(row)
+        if task.improved(row[task.metric], self.best):
+            self.best, self.stale = row[task.metric], 0
+            self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            self.stale += 1
+
+
+def _resume(model, optimizer, scheduler, cfg: TrainConfig, device) -> _State:
+    """Restore model, optimizer, scheduler, RNG and history from the training state in ``cfg.resume``."""
+    import pandas as pd
+
+    ckpt = read_checkpoint(cfg.resume, task=model.task)
+    if "optimizer" not in ckpt:
+        raise BadInput(f"{cfg.resume}: holds weights only, not a training state to resume")
+    model.load_state_dict(ckpt["last_state"])
+    optimizer.load_state_dict(ckpt["optimizer"])
+    scheduler.load_state_dict(ckpt["scheduler"])
+    torch.set_rng_state(ckpt["rng"])
+    return _State(history=pd.DataFrame(ckpt["history"]).to_dict("records"), best=ckpt["best_metric"],
+                  best_state={k: v.to(device) for k, v in ckpt["state_dict"].items()},
+                  start_epoch=ckpt["epoch"] + 1, stale=ckpt["stale"])
+
+
+def _save_training_state(model, optimizer, scheduler, cfg: TrainConfig, epoch: int, state: _State, task,
+                         recipe: dict | None) -> None:
+    """Write the best weights and everything a resume needs to ``cfg.checkpoint`` (atomically)."""
+    import pandas as pd
+
+    extra = {} if recipe is None else {"recipe": recipe}
+    save_checkpoint(
+        model, cfg.checkpoint, train_config=config_to_dict(replace(cfg, resume=None)),
+        optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(), epoch=epoch,
+        best_metric=state.best, stale=state.stale, state_dict=state.best_state, last_state=model.state_dict(),
+        rng=torch.get_rng_state(), history=pd.DataFrame(state.history).to_dict("list"),
+        metrics={task.metric: state.best}, **extra,
+    )
+
+
+def _train_epoch(model, net, loader, optimizer, scheduler, task, cfg: TrainConfig, epoch: int, device):
+    """One pass over ``loader``; returns (summed loss over all ranks, sequences seen)."""
+    from tqdm.auto import tqdm
+
+    model.train()
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+    loss_sum, n = torch.zeros((), device=device), 0
+    bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False,
+               disable=not (cfg.progress and ddp.info().main))
+    # ranks may get different numbers of batches: join() lets the early ones shadow the rest
+    with net.join() if net is not model else nullcontext():
+        for batch in bar:
+            batch = batch.to(device)
+            with autocast:
+                loss = task.loss(net(batch.x, batch.mask), batch, cfg)
+            if not torch.isfinite(loss):
+                raise NonFiniteLossError(
+                    f"loss became {float(loss.detach())} at epoch {epoch + 1}; lower the learning rate "
+                    f"(lr={cfg.lr}) or check the data for extreme values"
+                )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            loss_sum += loss.detach() * len(batch)
+            n += len(batch)
+    return ddp.all_sum(float(loss_sum), n)

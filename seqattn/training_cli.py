@@ -1,27 +1,75 @@
 """``seqattn train``: data (generated or a long-format file) → model → ``train_model`` → metrics.
 
-Kept apart from ``cli.py`` so the other subcommands never import pandas or the training loop.
+Kept apart from ``cli.py`` so the other subcommands never import pandas or the training loop. The
+command line becomes a typed :class:`TrainJob`; the model's sizes and training settings come from its
+recipe (:func:`seqattn.recipes.recipe_for`), with the job's options on top, and the model file records
+the resulting recipe.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
 
 from . import distributed as ddp
-from .cli import UsageError
 from .config import SignalConfig, is_fast
 from .data import generate_next_value, generate_signal
 from .data.loaders import BucketLoader, NextValueStream
+from .errors import UsageError
 from .metrics import evaluate
 from .models import build_model
-from .pretrain import next_value_recipe, signal_recipe
+from .recipes import Recipe, recipe_for
+from .tasks import Task, get_task
 from .train import set_seed, train_model
 
-DEFAULT_MODEL = {"next-value": "lstm", "classify": "pooling"}
+
+@dataclass(frozen=True)
+class TrainJob:
+    """One ``seqattn train`` run, as the command line gives it (None: the recipe's value)."""
+
+    task: str
+    model: str | None = None
+    csv: str | None = None
+    epochs: int | None = None
+    lr: float | None = None
+    batch_size: int = 256
+    num_samples: int | None = None
+    val_fraction: float = 0.1
+    seed: int = 0
+    out: str = "model.pt"
+    resume: bool = False
+    fast: bool = False
+    dry_run: bool = False
+    no_progress: bool = False
+    stream: bool = False
+
+    @classmethod
+    def from_args(cls, args) -> TrainJob:
+        """From an argparse namespace (or a TrainJob, returned as is)."""
+        if isinstance(args, cls):
+            return args
+        return cls(**{f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)})
+
+    def check(self) -> None:
+        """Refuse bad settings before any data is read."""
+        if not 0.0 < self.val_fraction < 1.0:
+            raise UsageError(f"--val-fraction must be between 0 and 1, got {self.val_fraction}")
+        for name in ("epochs", "batch_size", "num_samples"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
+        if self.lr is not None and not self.lr > 0:
+            raise UsageError(f"--lr must be > 0, got {self.lr}")
+        out = Path(self.out)
+        if out.is_dir():
+            raise UsageError(f"--out {out} is a directory; give a file path")
+        if self.resume and not out.is_file():
+            raise UsageError(f"--resume: no training state at {out}")
+        if self.stream and not (self.csv and Path(self.csv).suffix.lower() in (".parquet", ".pq")):
+            raise UsageError("--stream reads a long-format .parquet file: give it with --csv FILE.parquet")
 
 
 def _split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -32,137 +80,125 @@ def _split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return np.sort(order[n_val:]), np.sort(order[:n_val])
 
 
-def _check(args) -> None:
-    if not 0.0 < args.val_fraction < 1.0:
-        raise UsageError(f"--val-fraction must be between 0 and 1, got {args.val_fraction}")
-    for name in ("epochs", "batch_size", "num_samples"):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
-    if args.lr is not None and not args.lr > 0:
-        raise UsageError(f"--lr must be > 0, got {args.lr}")
-    out = Path(args.out)
-    if out.is_dir():
-        raise UsageError(f"--out {out} is a directory; give a file path")
-    if args.resume and not out.is_file():
-        raise UsageError(f"--resume: no training state at {out}")
-    if args.stream and not (args.csv and Path(args.csv).suffix.lower() in (".parquet", ".pq")):
-        raise UsageError("--stream reads a long-format .parquet file: give it with --csv FILE.parquet")
+def _check_features(job: TrainJob, task: Task, features) -> None:
+    if not task.per_step_features and len(features) != 1:
+        raise UsageError(f"{job.csv}: {task.name} training takes one feature column, found "
+                         f"{len(features)} ({', '.join(features)})")
 
 
-def _stream(args, rank: int, world: int):
+def _file_overrides(task: Task, max_len: int, features) -> dict:
+    """Model sizes a training file dictates: its longest sequence, and its feature count when per step."""
+    return {"max_len": int(max_len), **({"num_features": len(features)} if task.per_step_features else {})}
+
+
+def _stream(job: TrainJob, task: Task, rank: int, world: int):
     """Train/validation streams over one Parquet file, never loaded whole (--stream)."""
     from .data.stream import ParquetStream, with_split
 
-    val_every = max(2, round(1 / args.val_fraction))
-    train = ParquetStream(args.csv, args.task, batch_size=args.batch_size, seed=args.seed, split="train",
+    val_every = max(2, round(1 / job.val_fraction))
+    train = ParquetStream(job.csv, task.name, batch_size=job.batch_size, seed=job.seed, split="train",
                           val_every=val_every, rank=rank, world=world)
-    if args.task == "next-value" and len(train.features) != 1:
-        raise UsageError(f"{args.csv}: next-value training takes one feature column, found "
-                         f"{len(train.features)} ({', '.join(train.features)})")
+    _check_features(job, task, train.features)
     val = with_split(train, "val", shuffle=False)
     scan = train.scan()
     if scan["sequences"] == 0 or val.scan()["sequences"] == 0:
-        raise UsageError(f"{args.csv}: too few sequences to hold every {val_every}th out for validation")
-    overrides = {"max_len": scan["max_len"]}
-    if args.task == "classify":
-        overrides["num_features"] = len(train.features)
-    return train, val, overrides
+        raise UsageError(f"{job.csv}: too few sequences to hold every {val_every}th out for validation")
+    return train, val, _file_overrides(task, scan["max_len"], train.features)
 
 
-def _data(args, fast: bool, rank: int = 0, world: int = 1):
-    """Returns (train_loader, val_data, model overrides); the loader yields this rank's shard."""
-    task, bs = args.task, args.batch_size
-    if args.csv:
-        from .data.io import read_long
+def _file_data(job: TrainJob, task: Task, rank: int, world: int):
+    """Train loader and validation data from a long-format file read whole."""
+    from .data.io import read_long
 
-        d = read_long(args.csv, require="target" if task == "next-value" else "label")
-        if task == "next-value" and len(d.features) != 1:
-            raise UsageError(f"{args.csv}: next-value training takes one feature column, found "
-                             f"{len(d.features)} ({', '.join(d.features)})")
-        if task == "next-value" and d.lengths.min() < 2:
-            raise UsageError(f"{args.csv}: every sequence needs at least 2 values")
-        if task == "next-value":
-            d = replace(d, values=d.values[..., 0])
-        train_rows, val_rows = _split(len(d), args.val_fraction, args.seed)
-        tr, val = d.subset(train_rows), d.subset(val_rows)
-        y = tr.target if task == "next-value" else tr.label
-        loader = BucketLoader(tr.values, tr.mask, y, bs, seed=args.seed, rank=rank, world=world)
-        overrides = {"max_len": int(d.values.shape[1])}
-        if task == "classify":
-            overrides["num_features"] = len(d.features)
-        return loader, val, overrides
-    if task == "next-value":
-        _, data_cfg, _ = next_value_recipe(fast)
-        data_cfg = replace(data_cfg, seed=args.seed, num_samples=args.num_samples or data_cfg.num_samples)
-        val = generate_next_value(replace(data_cfg, num_samples=max(200, round(data_cfg.num_samples * args.val_fraction)),
-                                          seed=args.seed + 999))
-        return NextValueStream(data_cfg, batch_size=bs, rank=rank, world=world), val, {"max_len": data_cfg.max_len}
-    _, n, _ = signal_recipe(fast)
-    d = generate_signal(SignalConfig(num_samples=args.num_samples or n, seed=args.seed))
-    train_rows, val_rows = _split(len(d), args.val_fraction, args.seed)
+    d = read_long(job.csv, require=task.target)
+    _check_features(job, task, d.features)
+    if not task.per_step_features and d.lengths.min() < 2:
+        raise UsageError(f"{job.csv}: every sequence needs at least 2 values")
+    d = replace(d, values=task.model_values(d.values))
+    train_rows, val_rows = _split(len(d), job.val_fraction, job.seed)
     tr, val = d.subset(train_rows), d.subset(val_rows)
-    loader = BucketLoader(tr.values, tr.mask, tr.label, bs, seed=args.seed, rank=rank, world=world)
+    loader = BucketLoader(tr.values, tr.mask, task.targets(tr), job.batch_size, seed=job.seed, rank=rank, world=world)
+    return loader, val, _file_overrides(task, d.values.shape[1], d.features)
+
+
+def _generated_data(job: TrainJob, recipe: Recipe, rank: int, world: int):
+    """Train loader and validation data generated as the recipe says (a stream, or a fixed set)."""
+    if recipe.data is not None:  # a fresh stream every epoch
+        data_cfg = recipe.data  # the job's seed and size already applied (_job_recipe)
+        val = generate_next_value(replace(data_cfg, num_samples=max(200, round(data_cfg.num_samples * job.val_fraction)),
+                                          seed=job.seed + 999))
+        loader = NextValueStream(data_cfg, batch_size=job.batch_size, rank=rank, world=world)
+        return loader, val, {"max_len": data_cfg.max_len}
+    d = generate_signal(SignalConfig(num_samples=job.num_samples or recipe.num_samples, seed=job.seed))
+    train_rows, val_rows = _split(len(d), job.val_fraction, job.seed)
+    tr, val = d.subset(train_rows), d.subset(val_rows)
+    loader = BucketLoader(tr.values, tr.mask, tr.label, job.batch_size, seed=job.seed, rank=rank, world=world)
     return loader, val, {"max_len": d.values.shape[1]}
 
 
 def run_train(args) -> int:
-    """``seqattn train``; under ``torchrun`` with N > 1 processes, DistributedDataParallel training."""
-    _check(args)
+    """``seqattn train`` (``args``: a :class:`TrainJob` or the parsed command line); under ``torchrun``
+    with N > 1 processes, DistributedDataParallel training."""
+    job = TrainJob.from_args(args)
+    job.check()
     if ddp.env_world_size() <= 1:
-        return _run(args, ddp.DistInfo())
+        return _run(job, ddp.DistInfo())
     try:
-        return _run(args, ddp.init_from_env())
+        return _run(job, ddp.init_from_env())
     finally:
         ddp.shutdown()
 
 
-def _run(args, dist: ddp.DistInfo) -> int:
-    fast = args.fast or is_fast()
-    task, name = args.task, args.model or DEFAULT_MODEL[args.task]
-    recipe_model, _, recipe_train = (next_value_recipe if task == "next-value" else signal_recipe)(fast)
-    recipe_cfg = recipe_model if name == DEFAULT_MODEL[task] else {}  # the shipped architecture's sizes
-    set_seed(args.seed)
-    if args.stream:
-        loader, val, overrides = _stream(args, dist.rank, dist.world)
-    else:
-        loader, val, overrides = _data(args, fast, dist.rank, dist.world)
-    model = build_model(name, task, {**recipe_cfg, **overrides})
-    cfg = replace(recipe_train, epochs=args.epochs or recipe_train.epochs, lr=args.lr or recipe_train.lr,
-                  seed=args.seed, checkpoint=str(args.out), resume=str(args.out) if args.resume else None,
-                  progress=not args.no_progress)
-    if args.dry_run:
-        if not dist.main:
-            return 0
-        params = sum(p.numel() for p in model.parameters())
-        print(json.dumps({"task": task, "model": name, "parameters": params, "epochs": cfg.epochs,
-                          "train_batches_per_epoch": len(loader), "processes": dist.world,
-                          "validation_sequences": val.scan()["sequences"] if args.stream else len(val),
-                          "out": str(args.out), "dry_run": True}))
+def _job_recipe(job: TrainJob, fast: bool) -> Recipe:
+    """The model's recipe with the job's options applied: what the model file records."""
+    task = get_task(job.task)
+    recipe = recipe_for(task.name, job.model or task.default_model, fast)
+    train = replace(recipe.train, epochs=job.epochs or recipe.train.epochs, lr=job.lr or recipe.train.lr,
+                    seed=job.seed, checkpoint=str(job.out), resume=str(job.out) if job.resume else None,
+                    progress=not job.no_progress)
+    data = None if recipe.data is None else replace(recipe.data, seed=job.seed,
+                                                    num_samples=job.num_samples or recipe.data.num_samples)
+    return replace(recipe, train=train, data=data, batch_size=job.batch_size, val_fraction=job.val_fraction,
+                   num_samples=job.num_samples or recipe.num_samples, source=job.csv or "generated")
+
+
+def _dry_run(job: TrainJob, recipe: Recipe, model, loader, val, dist: ddp.DistInfo) -> int:
+    if not dist.main:
         return 0
-    if args.stream:
-        val_loader = val
+    params = sum(p.numel() for p in model.parameters())
+    print(json.dumps({"task": job.task, "model": recipe.model, "parameters": params, "epochs": recipe.train.epochs,
+                      "train_batches_per_epoch": len(loader), "processes": dist.world,
+                      "validation_sequences": val.scan()["sequences"] if job.stream else len(val),
+                      "out": str(job.out), "dry_run": True}))
+    return 0
+
+
+def _run(job: TrainJob, dist: ddp.DistInfo) -> int:
+    task, recipe = get_task(job.task), _job_recipe(job, job.fast or is_fast())
+    set_seed(job.seed)
+    if job.stream:
+        loader, val, overrides = _stream(job, task, dist.rank, dist.world)
+    elif job.csv:
+        loader, val, overrides = _file_data(job, task, dist.rank, dist.world)
     else:
-        val_y = val.target if task == "next-value" else val.label
-        val_loader = BucketLoader(val.values, val.mask, val_y, 1024, shuffle=False, rank=dist.rank, world=dist.world)
-    model, history = train_model(model, loader, val_loader, cfg)
+        loader, val, overrides = _generated_data(job, recipe, dist.rank, dist.world)
+    model = build_model(recipe.model, task.name, {**recipe.model_config, **overrides})
+    if job.dry_run:
+        return _dry_run(job, recipe, model, loader, val, dist)
+    val_loader = val if job.stream else BucketLoader(val.values, val.mask, task.targets(val), 1024, shuffle=False,
+                                                     rank=dist.rank, world=dist.world)
+    recorded = replace(recipe, model_config={**recipe.model_config, **overrides},
+                       train=replace(recipe.train, checkpoint=None, resume=None))
+    model, history = train_model(model, loader, val_loader, recipe.train, recipe=recorded.to_dict())
     if not dist.main:
         return 0
     where = f" on {dist.world} processes" if dist.world > 1 else ""
-    if args.stream:  # the validation sequences were streamed too: report the loop's own best metrics
-        best = history.loc[history.val_loss.idxmin()]
-        metric = "val_mae_scaled" if task == "next-value" else "val_accuracy"
-        print(f"trained {name} for {task}{where}: {len(history)} epochs -> {args.out}")
-        print(f"validation: {metric}={best[metric]:.6g} val_loss={best.val_loss:.6g}")
+    print(f"trained {recipe.model} for {task.name}{where}: {len(history)} epochs -> {job.out}")
+    if job.stream:  # the validation sequences were streamed too: report the row whose weights were saved
+        best = task.best_row(history)
+        print(f"validation: {task.metric}={best[task.metric]:.6g} val_loss={best.val_loss:.6g}")
         return 0
-    table = evaluate(model, val)
-    if task == "next-value":
-        row = table.loc["all"]
-        metrics = {"mae": row.model_mae, "rmse": row.model_rmse, "n": int(row.n),
-                   "naive_mae": row.naive_mae, "linear_mae": row.linear_mae}
-    else:
-        metrics = {k: (int(v) if k == "n" else float(v)) for k, v in table.iloc[0].items()}
-    print(f"trained {name} for {task}{where}: {len(history)} epochs -> {args.out}")
+    metrics = task.summary(evaluate(model, val), full=False)
     print("validation: " + " ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}"
                                      for k, v in metrics.items()))
     return 0

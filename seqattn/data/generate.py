@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import BoxConfig, DataConfig, HMMConfig, SignalConfig
+from ..errors import BadInput
+from ..masks import valid_mask
 from .families import FAMILIES
 
 
@@ -53,7 +55,7 @@ class SignalData:
 
 def _lengths(rng: np.random.Generator, n: int, min_len: int, max_len: int) -> np.ndarray:
     if not 1 <= min_len <= max_len:
-        raise ValueError(f"need 1 <= min_len <= max_len, got min_len={min_len}, max_len={max_len}")
+        raise BadInput(f"need 1 <= min_len <= max_len, got min_len={min_len}, max_len={max_len}")
     return rng.integers(min_len, max_len + 1, n)
 
 
@@ -67,9 +69,9 @@ def generate_next_value(cfg: DataConfig = DataConfig()) -> NextValueData:
     names = cfg.families or tuple(FAMILIES)
     unknown = [f for f in names if f not in FAMILIES]
     if unknown:
-        raise ValueError(f"unknown family {unknown[0]!r}; registered: {', '.join(FAMILIES)}")
+        raise BadInput(f"unknown family {unknown[0]!r}; registered: {', '.join(FAMILIES)}")
     if cfg.num_samples < 0:
-        raise ValueError(f"num_samples must be >= 0, got {cfg.num_samples}")
+        raise BadInput(f"num_samples must be >= 0, got {cfg.num_samples}")
     rng = np.random.default_rng(cfg.seed)
     n, t_max = cfg.num_samples, cfg.max_len
     lengths = _lengths(rng, n, cfg.min_len, cfg.max_len)
@@ -87,7 +89,7 @@ def generate_next_value(cfg: DataConfig = DataConfig()) -> NextValueData:
             sigma = cfg.noise * step * 10.0 ** rng.uniform(-1.0, 0.5, (len(rows), 1))
             curve = curve + sigma * rng.standard_normal(curve.shape)
         observed[rows] = curve
-    mask = grid[None, :t_max] < lengths[:, None]
+    mask = valid_mask(lengths, t_max)
     rows = np.arange(n)
     return NextValueData(
         values=np.where(mask, observed[:, :t_max], 0.0),
@@ -114,31 +116,12 @@ def distractor_patterns(event_len: int, num_features: int, amplitude: float = 1.
     return np.stack([-p, alternating])
 
 
-def generate_signal(cfg: SignalConfig = SignalConfig()) -> SignalData:
-    """Generate noisy [N, T, D] sequences; class 1 carries the planted pattern; either class may carry
-    a distractor of another shape (never overlapping the event). Every sample records its ground-truth
-    salient steps.
+def _add_distractors(rng, x: np.ndarray, cfg: SignalConfig, lengths, label, start) -> np.ndarray:
+    """Add distractors to ``x`` in place; returns which rows carry one.
 
-    >>> d = generate_signal(SignalConfig(num_samples=4, max_len=16, min_len=8, seed=0))
-    >>> d.values.shape, d.salient.shape
-    ((4, 16, 4), (4, 16))
-    """
-    if cfg.event_len > cfg.min_len:
-        raise ValueError(f"event_len={cfg.event_len} must be <= min_len={cfg.min_len}")
-    if cfg.num_features < 1:
-        raise ValueError(f"num_features must be >= 1, got {cfg.num_features}")
-    rng = np.random.default_rng(cfg.seed)
-    n, t_max, e = cfg.num_samples, cfg.max_len, cfg.event_len
-    lengths = _lengths(rng, n, cfg.min_len, cfg.max_len)
-    mask = np.arange(t_max)[None, :] < lengths[:, None]
-    x = cfg.noise * rng.standard_normal((n, t_max, cfg.num_features))
-    label = (rng.random(n) < cfg.positive_fraction).astype(np.int64)
-    start = (rng.random(n) * (lengths - e + 1)).astype(np.int64)  # uniform in [0, L - E]
-    steps = start[:, None] + np.arange(e)[None, :]  # [N, E]
-    pos = np.flatnonzero(label == 1)
-    x[pos[:, None], steps[pos]] += signal_pattern(e, cfg.num_features, cfg.amplitude)
-    # distractors go in both classes (so their presence says nothing about the label), never overlapping
-    # the event: redraw a position up to 32 times, then drop the few that still overlap
+    Distractors go in both classes (so their presence says nothing about the label), never overlapping
+    the event: redraw a position up to 32 times, then drop the few that still overlap."""
+    n, e = len(lengths), cfg.event_len
     distractor = rng.random(n) < cfg.distractor_prob
     d_start = np.full(n, -1, dtype=np.int64)
     todo = np.flatnonzero(distractor)
@@ -153,6 +136,33 @@ def generate_signal(cfg: SignalConfig = SignalConfig()) -> SignalData:
     rows = np.flatnonzero(distractor)
     shapes = distractor_patterns(e, cfg.num_features, cfg.amplitude)[rng.integers(0, 2, len(rows))]
     x[rows[:, None], d_start[rows, None] + np.arange(e)[None, :]] += shapes
+    return distractor
+
+
+def generate_signal(cfg: SignalConfig = SignalConfig()) -> SignalData:
+    """Generate noisy [N, T, D] sequences; class 1 carries the planted pattern; either class may carry
+    a distractor of another shape (never overlapping the event). Every sample records its ground-truth
+    salient steps.
+
+    >>> d = generate_signal(SignalConfig(num_samples=4, max_len=16, min_len=8, seed=0))
+    >>> d.values.shape, d.salient.shape
+    ((4, 16, 4), (4, 16))
+    """
+    if cfg.event_len > cfg.min_len:
+        raise BadInput(f"event_len={cfg.event_len} must be <= min_len={cfg.min_len}")
+    if cfg.num_features < 1:
+        raise BadInput(f"num_features must be >= 1, got {cfg.num_features}")
+    rng = np.random.default_rng(cfg.seed)
+    n, t_max, e = cfg.num_samples, cfg.max_len, cfg.event_len
+    lengths = _lengths(rng, n, cfg.min_len, cfg.max_len)
+    mask = valid_mask(lengths, t_max)
+    x = cfg.noise * rng.standard_normal((n, t_max, cfg.num_features))
+    label = (rng.random(n) < cfg.positive_fraction).astype(np.int64)
+    start = (rng.random(n) * (lengths - e + 1)).astype(np.int64)  # uniform in [0, L - E]
+    steps = start[:, None] + np.arange(e)[None, :]  # [N, E]
+    pos = np.flatnonzero(label == 1)
+    x[pos[:, None], steps[pos]] += signal_pattern(e, cfg.num_features, cfg.amplitude)
+    distractor = _add_distractors(rng, x, cfg, lengths, label, start)
     salient = np.zeros((n, t_max), dtype=bool)
     salient[pos[:, None], steps[pos]] = True
     x = np.where(mask[:, :, None], x, 0.0).astype(np.float32)
@@ -192,9 +202,9 @@ def generate_box(cfg: BoxConfig = BoxConfig()) -> SignalData:
     ``box_features`` features is shifted by +amplitude (class 1) or −amplitude (class 0) on a Gaussian or
     AR(1) background; ``salient`` marks the box's steps for both classes."""
     if cfg.background not in ("gaussian", "ar"):
-        raise ValueError(f"background must be 'gaussian' or 'ar', got {cfg.background!r}")
+        raise BadInput(f"background must be 'gaussian' or 'ar', got {cfg.background!r}")
     if cfg.box_len > cfg.max_len or cfg.box_features > cfg.num_features:
-        raise ValueError("the box must fit inside [max_len, num_features]")
+        raise BadInput("the box must fit inside [max_len, num_features]")
     rng = np.random.default_rng(cfg.seed)
     n, t, d = cfg.num_samples, cfg.max_len, cfg.num_features
     x = rng.standard_normal((n, t, d))

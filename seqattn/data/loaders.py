@@ -12,6 +12,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..config import DataConfig
+from ..errors import BadInput
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class SequenceDataset(Dataset):
         self.mask = torch.as_tensor(np.asarray(mask, dtype=bool))
         self.y = torch.as_tensor(np.asarray(y))
         if not (len(self.x) == len(self.mask) == len(self.y)):
-            raise ValueError(f"lengths differ: values {len(self.x)}, mask {len(self.mask)}, y {len(self.y)}")
+            raise BadInput(f"lengths differ: values {len(self.x)}, mask {len(self.mask)}, y {len(self.y)}")
 
     def __len__(self) -> int:
         return len(self.y)

@@ -21,7 +21,8 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
-from .io import ID, LABEL, RESERVED, TARGET, TIME, LongData, _read_frame
+from ..tasks import get_task
+from .io import ID, RESERVED, TIME, LongData, _read_frame
 from .loaders import Batch
 
 
@@ -63,7 +64,7 @@ class ParquetStream(IterableDataset):
         if batch_size < 1 or buffer_size < 1 or val_every < 2 or not 0 <= rank < world:
             raise ValueError(f"bad settings: batch_size={batch_size}, buffer_size={buffer_size}, "
                              f"val_every={val_every}, rank={rank}, world={world}")
-        self.task, self.require = task, TARGET if task == "next-value" else LABEL
+        self.task, self.require = task, get_task(task).target
         columns = self._open().schema_arrow.names
         for column in (ID, TIME, self.require):
             if column not in columns:
@@ -180,11 +181,10 @@ class ParquetStream(IterableDataset):
         for p in parts:
             values[at : at + len(p), : p.values.shape[1]] = p.values
             mask[at : at + len(p), : p.values.shape[1]] = p.mask
-            ys.append(p.target if self.task == "next-value" else p.label)
+            ys.append(get_task(self.task).targets(p))
             at += len(p)
         y = np.concatenate(ys)
-        if self.task == "next-value":
-            values = values[..., 0]
+        values = get_task(self.task).model_values(values)
         lengths = mask.sum(1)
         order = rng.permutation(n) if self.shuffle else np.arange(n)
         order = order[np.argsort(lengths[order], kind="stable")]  # similar lengths together

@@ -5,13 +5,30 @@ Dimension legend: B batch, T time, H hidden size, K candidate rules.
 
 from __future__ import annotations
 
+import contextlib
 import math
+from contextvars import ContextVar
 
 import torch
 from torch import nn
 
 from ..masks import masked_softmax
 from . import structural
+
+# Faithfulness tests (seqattn.explain) replace the pooling weights, e.g. by uniform ones, inside a
+# `with attention_override(...)` block: scoped to the block and the current thread/task, never a module
+# attribute that a forgotten reset would leave behind. Maps id(QueryPooling) -> fn(attention, mask).
+_OVERRIDE: ContextVar[tuple] = ContextVar("seqattn_attention_override", default=())  # ((id, fn), ...)
+
+
+@contextlib.contextmanager
+def attention_override(pool: nn.Module, replace_with):
+    """Inside the block, ``pool`` (a :class:`QueryPooling`) returns ``replace_with(attention, mask)``."""
+    token = _OVERRIDE.set((*_OVERRIDE.get(), (id(pool), replace_with)))
+    try:
+        yield pool
+    finally:
+        _OVERRIDE.reset(token)
 
 
 class QueryPooling(nn.Module):
@@ -25,14 +42,14 @@ class QueryPooling(nn.Module):
         self.query = nn.Parameter(torch.randn(hidden_size) / math.sqrt(hidden_size))
         self.key = nn.Linear(hidden_size, hidden_size)
         self.value = nn.Linear(hidden_size, hidden_size)
-        # faithfulness tests (seqattn.explain) may replace the weights, e.g. by uniform ones; not a parameter
-        self.override = None
 
     def forward(self, h: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         scores = self.key(h) @ self.query / math.sqrt(h.shape[-1])  # (B, T)
         attention = masked_softmax(scores, mask)
-        if self.override is not None:
-            attention = self.override(attention, mask)
+        for pool_id, replace_with in reversed(_OVERRIDE.get()):  # the innermost block wins
+            if pool_id == id(self):
+                attention = replace_with(attention, mask)
+                break
         context = torch.einsum("bt,bth->bh", attention, self.value(h))
         return context, attention
 

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..errors import BadInput
 from ..masks import check_mask
 from .heads import QueryPooling
 from .output import SeqOutput
+from .registry import EXPORT_PROGRAM, POOLING_ATTENTION, register_model
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class PoolingConfig:
     max_len: int = 64  # longest input the model is trained for
 
 
+@register_model("pooling", PoolingConfig, tasks=("classify",), capabilities=(POOLING_ATTENTION, EXPORT_PROGRAM))
 class AttentionPooling(nn.Module):
     """Binary classifier; ``forward(x [B, T, D], mask [B, T])`` → SeqOutput with logits ``[B, 2]``.
 
@@ -41,7 +44,7 @@ class AttentionPooling(nn.Module):
     def __init__(self, config: PoolingConfig = PoolingConfig()):
         super().__init__()
         if config.kernel_size % 2 == 0:
-            raise ValueError(f"kernel_size must be odd, got {config.kernel_size}")
+            raise BadInput(f"kernel_size must be odd, got {config.kernel_size}")
         self.config = config
         h, k = config.hidden_size, config.kernel_size
         self.conv1 = nn.Conv1d(config.num_features, h, k, padding=k // 2)
@@ -61,7 +64,7 @@ class AttentionPooling(nn.Module):
         if x.dim() == 2:
             x = x.unsqueeze(-1)
         if x.shape[-1] != self.config.num_features:
-            raise ValueError(f"model expects {self.config.num_features} features, got {x.shape[-1]}")
+            raise BadInput(f"model expects {self.config.num_features} features, got {x.shape[-1]}")
         mask = check_mask(x, mask)
         x = x.to(self.conv1.weight.dtype)
         context, attention = self.pool(self.encode(x, mask), mask)

@@ -15,10 +15,13 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..errors import BadInput
 from ..masks import check_mask, masked_softmax
+from ..tasks import get_task
 from . import structural
 from .heads import NextValueHead, QueryPooling
 from .output import SeqOutput
+from .registry import EXPORT_PROGRAM, POOLING_ATTENTION, SELF_ATTENTION, TASK_IN_CONFIG, register_model
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ class EncoderLayer(nn.Module):
     def __init__(self, c: TransformerConfig):
         super().__init__()
         if c.d_model % c.num_heads:
-            raise ValueError(f"d_model={c.d_model} must be divisible by num_heads={c.num_heads}")
+            raise BadInput(f"d_model={c.d_model} must be divisible by num_heads={c.num_heads}")
         self.h, self.dk = c.num_heads, c.d_model // c.num_heads
         self.qkv = nn.Linear(c.d_model, 3 * c.d_model)
         self.out = nn.Linear(c.d_model, c.d_model)
@@ -71,6 +74,8 @@ class EncoderLayer(nn.Module):
         return x, attention
 
 
+@register_model("transformer", TransformerConfig, tasks=("next-value", "classify"),
+                capabilities=(POOLING_ATTENTION, SELF_ATTENTION, EXPORT_PROGRAM, TASK_IN_CONFIG))
 class SeqTransformer(nn.Module):
     """Transformer encoder; ``forward(x, mask)`` → SeqOutput with ``head_attention [B, L, H, T, T]``.
 
@@ -82,19 +87,20 @@ class SeqTransformer(nn.Module):
 
     def __init__(self, config: TransformerConfig = TransformerConfig()):
         super().__init__()
-        if config.task not in ("classify", "next-value"):
-            raise ValueError(f"task must be 'classify' or 'next-value', got {config.task!r}")
+        # next value reads one value per step through the structural features and mixes candidate rules;
+        # classification reads D features per step and pools them into logits
+        self.reads_values = not get_task(config.task).per_step_features
         if config.positional not in ("sincos", "learned"):
-            raise ValueError(f"positional must be 'sincos' or 'learned', got {config.positional!r}")
+            raise BadInput(f"positional must be 'sincos' or 'learned', got {config.positional!r}")
         self.config, self.task = config, config.task
-        width = structural.NUM_STEP_FEATURES if config.task == "next-value" else config.num_features
+        width = structural.NUM_STEP_FEATURES if self.reads_values else config.num_features
         self.embed = nn.Linear(width, config.d_model)
         if config.positional == "learned":
             self.position = nn.Parameter(torch.randn(config.max_len, config.d_model) * 0.02)
         else:
             self.register_buffer("position", sincos_encoding(config.max_len, config.d_model), persistent=False)
         self.layers = nn.ModuleList(EncoderLayer(config) for _ in range(config.num_layers))
-        if config.task == "next-value":
+        if self.reads_values:
             self.head = NextValueHead(config.d_model)
         else:
             self.pool = QueryPooling(config.d_model)
@@ -102,18 +108,18 @@ class SeqTransformer(nn.Module):
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> SeqOutput:
         c = self.config
-        if c.task == "next-value" and x.dim() == 3:
+        if self.reads_values and x.dim() == 3:
             x = x[..., 0]
-        if c.task == "classify" and x.dim() == 2:
+        if not self.reads_values and x.dim() == 2:
             x = x.unsqueeze(-1)
-        if c.task == "classify" and x.shape[-1] != c.num_features:
-            raise ValueError(f"model expects {c.num_features} features, got {x.shape[-1]}")
+        if not self.reads_values and x.shape[-1] != c.num_features:
+            raise BadInput(f"model expects {c.num_features} features, got {x.shape[-1]}")
         mask = check_mask(x, mask)
         t = x.shape[1]
         if t > c.max_len:
-            raise ValueError(f"sequence has {t} steps; the model supports at most {c.max_len}")
+            raise BadInput(f"sequence has {t} steps; the model supports at most {c.max_len}")
         dtype = self.embed.weight.dtype
-        if c.task == "next-value":
+        if self.reads_values:
             z, last, scale = structural.normalise(x, mask)
             inputs = structural.step_features(z, mask).to(dtype)
         else:
@@ -128,7 +134,7 @@ class SeqTransformer(nn.Module):
             maps.append(attention)
         head_attention = torch.stack(maps, 1) * mask[:, None, None, :, None]  # rows of padded queries → 0
         h = h * mask.unsqueeze(-1)
-        if c.task == "next-value":
+        if self.reads_values:
             prediction, attention = self.head(h, mask, z, last, scale)
         else:
             context, attention = self.pool(h, mask)

@@ -46,6 +46,27 @@ def test_predict_text_and_json():
     assert out["prediction"] == pytest.approx(-5.5, abs=0.05)
 
 
+def test_model_file_option_and_its_aliases_give_the_same_output():
+    """--model-file is the canonical name; --weights and --ckpt stay as aliases on predict/infer/evaluate."""
+    nv, sig = WEIGHTS_DIR / "next-value.pt", WEIGHTS_DIR / "signal.pt"
+    outs = {run("predict", option, nv, "--json", 2, 4, 6).stdout for option in ("--model-file", "--weights", "--ckpt")}
+    assert len(outs) == 1 and json.loads(outs.pop())["prediction"]
+    values = ["--values", *[0.1 * i for i in range(12)]]
+    r = [run("infer", option, sig, "--json", "--topk", 2, *values)
+         for option in ("--model-file", "--weights", "--ckpt")]
+    assert all(x.returncode == 2 and "takes 4 features per step" in x.stderr for x in r)  # model was loaded
+    outs = {run("evaluate", option, nv, "--json", "--num-samples", 50).stdout
+            for option in ("--model-file", "--weights", "--ckpt")}
+    assert len(outs) == 1 and json.loads(outs.pop())["n"] == 50
+    assert_bad_input(run("evaluate", "--json"), "--model-file")
+
+
+def test_predict_takes_values_positionally_or_as_an_option():
+    a, b = run("predict", "--json", 2, 4, 6), run("predict", "--json", "--values", 2, 4, 6)
+    assert a.returncode == b.returncode == 0 and a.stdout == b.stdout
+    assert_bad_input(run("predict", "1", "--values", 2, 3), "not both")
+
+
 @pytest.fixture(scope="module")
 def nv_csv(tmp_path_factory):
     path = tmp_path_factory.mktemp("csv") / "seqs.csv"
@@ -221,3 +242,32 @@ def test_garbage_arguments_never_traceback(tmp_path, args, command):
     if r.returncode != 0:
         assert_bad_input(r)
     assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_train_transformer_takes_the_transformer_recipe_and_the_file_records_it(tmp_path):
+    r = run("train", "--task", "classify", "--model", "transformer", "--dry-run", "--out", tmp_path / "x.pt")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["epochs"] == 2  # signal-transformer's fast recipe (pooling's: 3)
+    out = tmp_path / "m.pt"
+    r = run("train", "--task", "classify", "--epochs", 1, "--num-samples", 60, "--batch-size", 16, "--out", out,
+            "--no-progress")
+    assert r.returncode == 0, r.stderr
+    recipe = read_checkpoint(out)["recipe"]
+    assert recipe["name"] == "signal" and recipe["model"] == "pooling" and recipe["batch_size"] == 16
+    assert recipe["train"]["epochs"] == 1 and recipe["num_samples"] == 60 and recipe["source"] == "generated"
+    assert recipe["model_config"]["max_len"] == read_checkpoint(out)["config"]["max_len"]
+
+
+def test_stream_prints_the_row_whose_weights_were_saved(tmp_path):
+    d = generate_signal(SignalConfig(num_samples=200, seed=5))
+    path = write_long(to_long(d.values, d.mask, label=d.label), tmp_path / "s.parquet")
+    out = tmp_path / "m.pt"
+    r = run("train", "--task", "classify", "--csv", path, "--stream", "--epochs", 3, "--batch-size", 32,
+            "--out", out, "--no-progress")
+    assert r.returncode == 0, r.stderr
+    ckpt = read_checkpoint(out)
+    printed = dict(kv.split("=") for kv in r.stdout.splitlines()[-1].removeprefix("validation: ").split())
+    assert float(printed["val_accuracy"]) == pytest.approx(ckpt["best_metric"], rel=1e-5)
+    history = pd.DataFrame(ckpt["history"])
+    saved = history.loc[history.val_accuracy.idxmax()]
+    assert float(printed["val_loss"]) == pytest.approx(saved.val_loss, rel=1e-5)

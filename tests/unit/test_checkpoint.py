@@ -1,9 +1,13 @@
+import json
 import pickle
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from seqattn.checkpoint import load_model, read_checkpoint, save_checkpoint
+from seqattn.config import WEIGHTS_DIR
 from tests.conftest import model_input, tiny_model
 
 
@@ -70,3 +74,31 @@ def test_malicious_pickle_is_refused_and_runs_nothing(tmp_path, monkeypatch):
     with pytest.raises(ValueError):
         load_model(tmp_path / "evil.pkl")
     assert not (tmp_path / "PWNED_BY_CHECKPOINT").exists()
+
+
+LEGACY = Path(__file__).resolve().parents[1] / "fixtures"
+
+
+@pytest.mark.parametrize("name,task", [("legacy_next_value_v1.pt", "next-value"), ("legacy_classify_v1.pt", "classify")])
+def test_files_written_by_the_pre_redesign_train_still_load_and_predict_the_same(name, task):
+    """Written by `seqattn train --fast --num-samples 64` before tasks/recipes existed (no "recipe" key)."""
+    from seqattn.metrics import predict_arrays
+
+    ckpt = read_checkpoint(LEGACY / name)
+    assert "recipe" not in ckpt
+    model = load_model(LEGACY / name, task=task)
+    expected = json.loads((LEGACY / "legacy_expected.json").read_text())[name]
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 10, model.config.num_features)).astype("float32").cumsum(1)
+    mask = np.ones((3, 10), bool)
+    mask[1, 7:] = mask[2, 4:] = False
+    p, a = predict_arrays(model, x, mask)
+    np.testing.assert_allclose(p, expected["prediction"], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(a, expected["attention"], rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("path", sorted(WEIGHTS_DIR.glob("*.pt")), ids=lambda p: p.name)
+def test_every_shipped_model_file_loads(path):
+    ckpt = read_checkpoint(path)
+    model = load_model(path, task=ckpt["task"])
+    assert model.task == ckpt["task"] and not model.training

@@ -27,3 +27,31 @@ def test_bad_task_and_bad_suffix_exit_2_one_line(tmp_path):
         assert r.returncode == 2 and "Traceback" not in r.stderr
         assert len(r.stderr.strip().splitlines()) == 1
     assert not list(tmp_path.iterdir())
+
+
+def test_an_internal_bug_is_exit_1_with_a_report_line_not_bad_input(monkeypatch, capsys):
+    def bug():
+        raise ValueError("an internal mistake")  # a ValueError that no validation raised
+
+    monkeypatch.setattr("seqattn.demo.run_demo", bug)
+    monkeypatch.delenv("SEQATTN_DEBUG", raising=False)
+    assert main(["demo"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == "seqattn: internal error (please report): ValueError: an internal mistake"
+    assert "Traceback" not in err
+
+
+def test_seqattn_debug_shows_the_traceback_of_an_internal_bug(monkeypatch, capsys):
+    monkeypatch.setattr("seqattn.demo.run_demo", lambda: [][1])
+    monkeypatch.setenv("SEQATTN_DEBUG", "1")
+    assert main(["demo"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "IndexError" in err and "internal error (please report)" in err
+
+
+def test_library_validation_errors_stay_bad_input(tmp_path, capsys):
+    assert main(["predict", "--model-file", str(tmp_path / "missing.pt"), "1", "2"]) == 2
+    assert "checkpoint not found" in capsys.readouterr().err
+    bad = tmp_path / "bad.csv"
+    bad.write_text("sequence_id,t,value\n1,0,a\n")
+    assert main(["predict", "--csv", str(bad)]) == 2
