@@ -500,7 +500,7 @@ def _encode_feature(values, rows, frame: Frame, feat, schema: Schema, j: int) ->
     if missing.any():
         x = _fill(x, frame.codes, schema.missing)
     if feat.kind == NUMERIC:
-        values[(*rows, j)] = x
+        values[(*rows, j)] = np.nan_to_num(x, nan=0.0)  # "zero", or a sequence with no value at all
         width = 1
     else:
         width = len(feat.vocabulary) + 1
@@ -513,8 +513,8 @@ def _encode_feature(values, rows, frame: Frame, feat, schema: Schema, j: int) ->
 
 
 def _fill(x: np.ndarray, seq: np.ndarray, policy: str) -> np.ndarray:
-    """``ffill``: previous value of the sequence (leading gaps: the first observed one; none: 0);
-    ``zero``: 0 for numbers, NaN kept for categories (the caller writes an all-zero one-hot)."""
+    """``ffill``: previous value of the sequence (leading gaps: the first observed one); what stays NaN
+    (``zero``, or a sequence without any value) is written as 0 / an all-zero one-hot by the caller."""
     if policy == "zero":
         return x
     s = pd.Series(x).groupby(seq).ffill()

@@ -160,7 +160,8 @@ class Schema:
         from .stream import parquet_columns, parquet_sequences
 
         fitter = _Fitter(_columns(id_col, time_col, label_col, target_col), task=task, features=features,
-                         ignore_cols=ignore_cols, categorical=categorical, missing=missing, max_levels=max_levels)
+                         ignore_cols=ignore_cols, categorical=categorical, missing=missing, max_levels=max_levels,
+                         whole=False)
         names = parquet_columns(path)
         keep = [c for c in names if c not in set(ignore_cols) | set(GROUND_TRUTH)]
         if features is not None:
@@ -325,6 +326,7 @@ class _Fitter:
     categorical: tuple = ()
     missing: str = "error"
     max_levels: int = MAX_LEVELS
+    whole: bool = True  # update() sees the whole file at once (False for fit_stream's chunks)
     kinds: dict | None = None  # feature -> kind, fixed by the first chunk
     time_kind: str | None = None
     levels: dict = field(default_factory=dict)  # categorical feature -> set of str levels
@@ -382,7 +384,7 @@ class _Fitter:
             self.counts[name] = self.counts.get(name, 0) + int((~missing).sum())
             self._check_levels(name)
         self.present[name] = self.present.get(name, False) or bool((~missing).any())
-        io.check_missing(frame, name, missing, self.missing, all_missing=False)
+        io.check_missing(frame, name, missing, self.missing, all_missing=self.whole)
 
     def _check_levels(self, name: str, final: bool = False) -> None:
         n, count = len(self.levels[name]), self.counts[name]
