@@ -1,5 +1,6 @@
 """Reading a large event log: time and peak memory of ``read_long`` on a CSV with ISO timestamps and two
-string columns, and of ``Schema.fit_stream`` + one ``ParquetStream`` epoch over the same log as Parquet.
+string columns, and of ``Schema.fit_stream`` + one ``ParquetStream`` epoch (shuffle buffer of 1,024 sequences) over the
+same log as Parquet.
 Each measurement runs in its own process.
 
 Run: python benchmarks/bench_io.py [--rows 1000000]
@@ -53,6 +54,9 @@ KW = {"id_col": "account", "time_col": "timestamp", "label_col": "status"}
 
 
 def child(mode: str, path: str) -> dict:
+    if mode == "write":  # in a child too: ru_maxrss survives fork+exec, so the parent must stay small
+        write_log(path, int(os.environ["BENCH_ROWS"]))
+        return {}
     import torch  # noqa: F401  (every mode pays for torch: compare what reading adds)
 
     from seqattn.data.io import read_long
@@ -73,7 +77,7 @@ def child(mode: str, path: str) -> dict:
 
         schema = Schema.fit_stream(path, task="classify", **KW)
         t1 = time.perf_counter()
-        n = sum(len(b) for b in ParquetStream(path, "classify", schema=schema, batch_size=256, buffer_size=8192))
+        n = sum(len(b) for b in ParquetStream(path, "classify", schema=schema, batch_size=256, buffer_size=1024))
         out = {"sequences": n, "fit_stream_seconds": t1 - t0}
     return {**out, "seconds": time.perf_counter() - t0, "after_import_mib": base, "peak_rss_mib": _peak_mib()}
 
@@ -94,9 +98,10 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         csv, parquet = str(Path(tmp) / "log.csv"), str(Path(tmp) / "log.parquet")
+        os.environ["BENCH_ROWS"] = str(args.rows)
         t0 = time.perf_counter()
-        write_log(csv, args.rows)
-        write_log(parquet, args.rows)
+        run("write", csv)
+        run("write", parquet)
         sizes = {"csv_mib": Path(csv).stat().st_size / 2**20, "parquet_mib": Path(parquet).stat().st_size / 2**20}
         results = {"rows": args.rows, "write_seconds": time.perf_counter() - t0, **sizes,
                    "read_long_csv": run("read_long", csv), "fit_then_apply_csv": run("fit_then_apply", csv),

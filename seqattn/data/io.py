@@ -50,6 +50,7 @@ from .schema import (
     Schema,
     _columns,
     _Fitter,
+    task_role,
 )
 
 RESERVED = (ID, TIME, TARGET, LABEL, *GROUND_TRUTH)  # default column names that are never features
@@ -124,8 +125,8 @@ def _read_csv(path: Path, id_col: str) -> pd.DataFrame:
                        na_values=na)
 
 
-def read_long(source, *, schema: Schema | None = None, max_len: int | None = None, require: str | None = None,
-              id_col: str = ID, time_col: str = TIME, label_col: str = LABEL, target_col: str = TARGET,
+def read_long(source, *, schema: Schema | None = None, task=None, max_len: int | None = None,
+              require: str | None = None, id_col: str = ID, time_col: str = TIME, label_col: str = LABEL, target_col: str = TARGET,
               features: tuple[str, ...] | None = None, ignore_cols=(), categorical=(), missing: str = "error",
               max_levels: int = MAX_LEVELS, keep_times: bool = True) -> LongData:
     """Read a long-format table (path or DataFrame) into padded arrays, validating everything.
@@ -134,6 +135,9 @@ def read_long(source, *, schema: Schema | None = None, max_len: int | None = Non
         source: a ``.csv``/``.parquet`` path or a pandas DataFrame.
         schema: encode like this training schema (columns by name; unseen categories to ``<unknown>``;
             unseen classes get code -1). Without one, a schema is fitted on this file (``LongData.schema``).
+        task: ``"classify"``/``"next-value"`` (or a task object with that ``name``) when this is a training
+            file: requires the label/target column and, for classify, at least 2 classes; the fitted
+            ``LongData.schema`` is then ready to store in the model file (one read, no separate fit).
         max_len: longest sequence the caller's model supports; longer ones are a ValueError.
         require: ``"target"`` or ``"label"`` to insist on that per-sequence column (by role; mapped names
             apply).
@@ -159,27 +163,28 @@ def read_long(source, *, schema: Schema | None = None, max_len: int | None = Non
     df = load_table(source, id_col=schema.id_col if schema is not None else id_col)
     name = f"{source}: " if not isinstance(source, pd.DataFrame) else ""
     try:
-        return read_frame(df, schema=schema, max_len=max_len, require=require, id_col=id_col, time_col=time_col,
-                          label_col=label_col, target_col=target_col, features=features, ignore_cols=ignore_cols,
-                          categorical=categorical, missing=missing, max_levels=max_levels, keep_times=keep_times)
+        return read_frame(df, schema=schema, task=task, max_len=max_len, require=require, id_col=id_col,
+                          time_col=time_col, label_col=label_col, target_col=target_col, features=features,
+                          ignore_cols=ignore_cols, categorical=categorical, missing=missing, max_levels=max_levels,
+                          keep_times=keep_times)
     except ValueError as e:
         raise ValueError(f"{name}{e}") from None
 
 
-def read_frame(df: pd.DataFrame, *, schema: Schema | None = None, max_len: int | None = None,
+def read_frame(df: pd.DataFrame, *, schema: Schema | None = None, task=None, max_len: int | None = None,
                require: str | None = None, id_col: str = ID, time_col: str = TIME, label_col: str = LABEL,
                target_col: str = TARGET, features=None, ignore_cols=(), categorical=(), missing: str = "error",
                max_levels: int = MAX_LEVELS, keep_times: bool = True) -> LongData:
     """:func:`read_long` on a DataFrame already in memory (errors carry no file name)."""
     if require not in (None, LABEL, TARGET):
         raise ValueError(f"require must be 'label', 'target' or None, got {require!r}")
+    require = require or task_role(task)
     df = clean_columns(df)
     if schema is None:
-        fitter = _Fitter(_columns(id_col, time_col, label_col, target_col), features=features,
+        fitter = _Fitter(_columns(id_col, time_col, label_col, target_col), task=task, features=features,
                          ignore_cols=tuple(ignore_cols), categorical=tuple(categorical), missing=missing,
                          max_levels=max_levels)
-        if require is not None:
-            fitter.role = require
+        fitter.role = require
         frame = fitter.update(df)
         schema = fitter.finish()
     else:

@@ -170,6 +170,15 @@ def test_single_class_training_file_is_an_error():
     read_long(events(fraud=["yes"] * 7), **MAPPING)  # a test file with one class is fine
 
 
+def test_reading_a_training_file_with_a_task_fits_the_schema_in_the_same_read():
+    d = read_long(events(), task="classify", **MAPPING)
+    assert d.schema == fitted() and d.features == fitted().input_names
+    with pytest.raises(ValueError, match="single class"):
+        read_long(events(fraud=["no"] * 7), task="classify", **MAPPING)
+    with pytest.raises(ValueError, match="missing column 'target'"):
+        read_long(events(), task="next-value", **MAPPING)
+
+
 def test_label_that_changes_within_a_sequence_names_it():
     with pytest.raises(ValueError, match="'fraud' must be constant within a sequence; acct='b' has both 'no' and 'yes'"):
         read_long(events(fraud=["yes", "yes", "yes", "no", "yes", "maybe", "maybe"]), **MAPPING)
