@@ -188,6 +188,8 @@ def read_frame(df: pd.DataFrame, *, schema: Schema | None = None, task=None, max
         frame = fitter.update(df)
         schema = fitter.finish()
     else:
+        if features is not None and tuple(features) != schema.columns:
+            raise ValueError(f"features={tuple(features)!r} disagree with the schema's {schema.columns!r}")
         cols = _schema_columns(schema, id_col, time_col, label_col, target_col)
         _check_against_schema(df, schema, tuple(ignore_cols), require)
         frame = prepare(df, cols, schema.time_kind)

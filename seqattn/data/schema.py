@@ -167,6 +167,8 @@ class Schema:
         if features is not None:
             wanted = {id_col, time_col, label_col, target_col, *features}
             keep = [c for c in names if c in wanted]
+            fitter.ignore_cols += tuple(c for c in names if c not in wanted and c not in fitter.ignore_cols
+                                        and c not in GROUND_TRUTH)
         try:
             for df in parquet_sequences(path, keep, id_col, read_rows):
                 fitter.update(df)
@@ -349,6 +351,10 @@ class _Fitter:
         df = io.clean_columns(df)
         if self.kinds is None:
             names = io.feature_columns(df, self.cols, self.features, self.ignore_cols, self.role)
+            if self.features is not None:  # columns left out on purpose may come back in later files
+                reserved = {self.cols.id, self.cols.time, self.cols.label, self.cols.target, *GROUND_TRUTH}
+                self.ignore_cols += tuple(c for c in df.columns
+                                          if c not in names and c not in reserved and c not in self.ignore_cols)
             self.kinds = {n: io.detect_kind(df[n], n, n in self.categorical) for n in names}
             self.moments = {n: _Moments() for n, k in self.kinds.items() if k == NUMERIC}
         else:

@@ -101,6 +101,18 @@ def test_features_given_are_exactly_those_in_the_given_order():
         read_long(events(), features=("colour",), **MAPPING)
 
 
+def test_columns_left_out_of_given_features_are_not_extra_in_later_files(tmp_path):
+    s = fitted(features=("amount",))
+    assert s.columns == ("amount",) and s.ignore_cols == ("channel",)
+    assert read_long(events(), schema=s).features == ("amount", "gap")
+    with pytest.raises(ValueError, match="unexpected column\\(s\\) 'note'"):
+        read_long(events(note=list("abcdefg")), schema=s)
+    with pytest.raises(ValueError, match="disagree with the schema"):
+        read_long(events(), schema=s, features=("channel",))
+    path = write_groups(events(), tmp_path / "ev.parquet")
+    assert Schema.fit_stream(path, task="classify", features=("amount",), **MAPPING) == s
+
+
 def test_unseen_category_goes_to_the_unknown_slot():
     s = fitted()
     d = read_long(events(channel=["tv", "app", "web", "web", "shop", "radio", "app"]), schema=s)
