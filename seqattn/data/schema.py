@@ -226,8 +226,9 @@ class Schema:
         unknown = sorted(set(d) - known)
         if unknown:
             raise ValueError(f"schema has unknown field(s) {', '.join(map(repr, unknown))}")
-        if d.get("version", SCHEMA_VERSION) > SCHEMA_VERSION:
-            raise ValueError(f"schema version {d['version']} is newer than this seqattn ({SCHEMA_VERSION})")
+        version = d.get("version", SCHEMA_VERSION)
+        if not isinstance(version, int) or version > SCHEMA_VERSION:
+            raise ValueError(f"schema version {version!r} is not one this seqattn reads (up to {SCHEMA_VERSION})")
         try:
             feats = tuple(Feature(str(f["name"]), str(f["kind"]), tuple(str(v) for v in f.get("vocabulary", ())))
                           for f in d.get("features", ()))
@@ -241,6 +242,15 @@ class Schema:
         return schema
 
     def _validate(self) -> None:
+        for name in ("id_col", "time_col", "label_col", "target_col", "missing", "time_kind"):
+            if not isinstance(getattr(self, name), str):
+                raise ValueError(f"schema field {name!r} must be a string, got {getattr(self, name)!r}")
+        if self.classes is not None and not (all(type(c) is int for c in self.classes)
+                                             or all(isinstance(c, str) for c in self.classes)):
+            raise ValueError("schema field 'classes' must hold only integers or only strings")
+        if self.time_kind == DATETIME and not (isinstance(self.gap_scale, (int, float)) and self.gap_scale > 0
+                                               and math.isfinite(self.gap_scale)):
+            raise ValueError(f"schema field 'gap_scale' must be a positive number, got {self.gap_scale!r}")
         for f in self.features:
             if f.kind not in (NUMERIC, CATEGORICAL, GAP_KIND):
                 raise ValueError(f"schema feature {f.name!r} has unknown kind {f.kind!r}")

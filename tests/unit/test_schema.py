@@ -59,6 +59,10 @@ def test_schema_round_trips_through_a_weights_only_checkpoint():
     ({"features": [{"name": "x", "kind": "text"}]}, "unknown kind 'text'"),
     ({"mean": [0.0]}, "scaling has 1 means"),
     ({"colour": 1}, "unknown field"),
+    ({"version": "1"}, "schema version '1'"),
+    ({"gap_scale": -1.0}, "'gap_scale' must be a positive number"),
+    ({"classes": [0, "a"]}, "only integers or only strings"),
+    ({"id_col": 3}, "'id_col' must be a string"),
 ])
 def test_malformed_schema_dict_names_the_field(change, message):
     with pytest.raises(ValueError, match=message):
