@@ -85,9 +85,9 @@ class LSTMWithAttention(nn.Module):
             dtype = self.lstm.weight_ih_l0.dtype
             h = self.encode(structural.step_features(z, mask).to(dtype), mask)
             prediction, attention = self.head(h, mask, z, last, scale)
-        if not influence:
-            return SeqOutput(prediction, attention, mask)
-        # each prediction depends on its own row only, so one backward pass of the sum gives every row's
-        # gradient: w_t = ∂prediction/∂x_t (0 on padding, which the model never reads)
-        (weights,) = torch.autograd.grad(prediction.sum(), x)
+            if not influence:
+                return SeqOutput(prediction, attention, mask)
+            # each prediction depends on its own row only, so one backward pass of the sum gives every
+            # row's gradient: w_t = ∂prediction/∂x_t (0 on padding, which the model never reads)
+            (weights,) = torch.autograd.grad(prediction.sum(), x)
         return SeqOutput(prediction.detach(), attention.detach(), mask, influence=weights * mask)
