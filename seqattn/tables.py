@@ -38,7 +38,7 @@ def sequence_rows(df: pd.DataFrame, sequence_id, *, id_col: str, time_col: str) 
 
 
 def event_table(events: pd.DataFrame, influence, columns=None, top_feature=None, top: int = 3,
-                precision: int = 3):
+                precision: int = 3, first_step: int = 0):
     """A pandas Styler of one sequence's events with an influence bar beside each row.
 
     Args:
@@ -49,6 +49,7 @@ def event_table(events: pd.DataFrame, influence, columns=None, top_feature=None,
             feature × time map); shown as a column, and its cell is marked in the top rows.
         top: how many of the most influential rows to highlight.
         precision: decimals shown for floats.
+        first_step: the step number of the first row (when ``events`` is a window of a longer sequence).
 
     Returns:
         ``pandas.io.formats.style.Styler``; display it in a notebook or call ``.to_html()``.
@@ -72,14 +73,14 @@ def event_table(events: pd.DataFrame, influence, columns=None, top_feature=None,
     if unknown:
         raise ValueError(f"unknown column {unknown[0]!r} (columns: {', '.join(map(str, events.columns))})")
     table = events[columns].reset_index(drop=True)
-    table.index.name = "step"
+    table.index = pd.RangeIndex(first_step, first_step + n, name="step")
     table[INFLUENCE] = influence[:n]
     if top_feature is not None:
         top_feature = [str(c) for c in top_feature][:n] if len(top_feature) >= n else None
         if top_feature is None:
             raise ValueError(f"top_feature must name one column per event ({n})")
         table[TOP_COLUMN] = top_feature
-    top_rows = np.argsort(-table[INFLUENCE].to_numpy(), kind="stable")[: max(0, top)]
+    top_rows = first_step + np.argsort(-table[INFLUENCE].to_numpy(), kind="stable")[: max(0, top)]
     styler = table.style.format(precision=precision)
     styler = styler.bar(subset=[INFLUENCE], color="#d65f5f", vmin=min(0.0, float(influence[:n].min())))
     styler = styler.apply(lambda row: [HIGHLIGHT if row.name in top_rows else "" for _ in row], axis=1,

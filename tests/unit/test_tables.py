@@ -63,6 +63,12 @@ def test_top_feature_is_shown_and_its_cell_marked(events):
         event_table(events, np.ones(4), top_feature=["amount"])
 
 
+def test_first_step_numbers_a_window(events):
+    styler = event_table(events.iloc[1:3], [0.9, 0.1], top=1, first_step=1)
+    assert list(styler.data.index) == [1, 2]
+    assert _styled_rows(styler.to_html(), "font-weight: bold") == {0}  # the first shown row (step 1)
+
+
 def test_padded_influence_is_cut_and_bad_influence_refused(events):
     assert len(event_table(events, [0.1, 0.2, 0.3, 0.4, 0.0, 0.0]).data) == 4
     for bad in ([0.1, 0.2], [0.1, 0.2, np.nan, 0.1], [0.1, 0.2, 0.3, 0.4, 0.5]):
