@@ -15,13 +15,15 @@ The CLI cannot map the user's column names on main yet (``--id-col`` etc. come w
 does), and trains the CLI's default classify recipe (``recipe_for("classify", "pooling")``). Rerun the same
 goals through the CLI once both are merged.
 
-Run: python benchmarks/bench_events.py [--accounts 4000] [--test-accounts 2000] [--rows 1000000] [--skip-scale]
+Run: python benchmarks/bench_events.py [--accounts 4000] [--test-accounts 2000] [--train-seeds 0 1 2]
+     [--rows 250000 1000000] [--skip-scale] [--skip-accuracy]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import resource
 import subprocess
@@ -36,6 +38,7 @@ from common import RESULTS, write  # noqa: E402
 
 MAPPING = {"id_col": "account_id", "time_col": "timestamp", "label_col": "is_fraud"}
 MEAN_EVENTS = 110  # (20 + 200) / 2: rows per account on average
+LOCALISATION_MAPS = ("attention", "occlusion")  # add "integrated_gradients" to measure it too (slower)
 
 
 class Scaled:
@@ -98,7 +101,8 @@ def localisation(model, data, methods=("attention", "occlusion", "integrated_gra
     return out
 
 
-def accuracy_goal(accounts: int, test_accounts: int, seed: int, fast: bool) -> dict:
+def accuracy_goal(accounts: int, test_accounts: int, seed: int, fast: bool, train_seeds=(0,)) -> dict:
+    """Train once per training seed (model init, batch order and validation split) on the same logs."""
     import numpy as np
 
     from seqattn.baselines import bag_of_events_baseline
@@ -117,20 +121,26 @@ def accuracy_goal(accounts: int, test_accounts: int, seed: int, fast: bool) -> d
     train = replace(train, values=schema.standardize(train.values, train.mask))
     test = replace(test, values=schema.standardize(test.values, test.mask))
     recipe = _recipe(fast)
-    order = np.random.default_rng(seed).permutation(len(train))
-    n_val = round(len(train) * recipe.val_fraction)
-    tr, val = train.subset(np.sort(order[n_val:])), train.subset(np.sort(order[:n_val]))
-    set_seed(recipe.train.seed)
-    model = _model(recipe, len(schema.input_names), max(train.values.shape[1], test.values.shape[1]))
-    t0 = time.perf_counter()
-    model, history = train_model(model, BucketLoader(tr.values, tr.mask, tr.label, recipe.batch_size, seed=seed),
-                                 BucketLoader(val.values, val.mask, val.label, 1024, shuffle=False), recipe.train)
-    seconds = time.perf_counter() - t0
-    metrics = evaluate(model, test).iloc[0].to_dict()
+    runs = []
+    for train_seed in train_seeds:
+        order = np.random.default_rng(train_seed).permutation(len(train))
+        n_val = round(len(train) * recipe.val_fraction)
+        tr, val = train.subset(np.sort(order[n_val:])), train.subset(np.sort(order[:n_val]))
+        cfg = replace(recipe.train, seed=train_seed)
+        set_seed(cfg.seed)
+        model = _model(recipe, len(schema.input_names), max(train.values.shape[1], test.values.shape[1]))
+        t0 = time.perf_counter()
+        model, history = train_model(model, BucketLoader(tr.values, tr.mask, tr.label, recipe.batch_size,
+                                                         seed=train_seed),
+                                     BucketLoader(val.values, val.mask, val.label, 1024, shuffle=False), cfg)
+        seconds = time.perf_counter() - t0
+        metrics = evaluate(model, test).iloc[0].to_dict()
+        best = int(history["val_accuracy"].to_numpy().argmax()) + 1
+        runs.append({"train_seed": train_seed, "epochs": len(history), "best_epoch": best, "train_seconds": seconds,
+                     "model": {k: float(v) for k, v in metrics.items()},
+                     "localisation": localisation(model, test, methods=LOCALISATION_MAPS)})
     return {"train_accounts": accounts, "test_accounts": test_accounts, "train_rows": len(train_df),
-            "inputs": list(schema.input_names), "recipe": recipe.name, "epochs": len(history),
-            "train_seconds": seconds, "model": {k: float(v) for k, v in metrics.items()}, **baselines,
-            "localisation": localisation(model, test)}
+            "inputs": list(schema.input_names), "recipe": recipe.name, **baselines, "runs": runs}
 
 
 def _peak_mib() -> float:
@@ -205,7 +215,7 @@ def run_child(mode: str, path: str, model_path: str, env: dict) -> dict:
 def scale_goal(rows: int, epochs: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         path, model_path = str(Path(tmp) / "events.parquet"), str(Path(tmp) / "model.pt")
-        env = {"BENCH_ACCOUNTS": str(round(rows / MEAN_EVENTS)), "BENCH_EPOCHS": str(epochs)}
+        env = {"BENCH_ACCOUNTS": str(math.ceil(rows * 1.02 / MEAN_EVENTS)), "BENCH_EPOCHS": str(epochs)}
         out = {"write": run_child("write", path, model_path, env)}
         out["file_mib"] = Path(path).stat().st_size / 2**20
         out["train_stream"] = run_child("train", path, model_path, env)
@@ -217,25 +227,26 @@ def markdown(result: dict) -> str:
     lines = ["# Event logs (issue 13 goals, through the library)", ""]
     a = result.get("accuracy")
     if a:
-        loc = a["localisation"]
-        lines += [f"Trained on {a['train_accounts']} accounts ({a['train_rows']} rows, recipe {a['recipe']}, "
-                  f"{a['epochs']} epochs, {a['train_seconds']:.0f} s), tested on {a['test_accounts']} others.", "",
-                  "| predictor | test accuracy |", "|---|---|",
-                  f"| model | {a['model']['accuracy']:.4f} |", f"| bag-of-events logistic regression | "
-                  f"{a['bag_of_events']:.4f} |", f"| majority class | {a['majority']:.4f} |", "",
-                  f"Top-1 step on a planted row, over the {loc['flagged']} flagged test sequences "
-                  f"({loc['flagged_fraud']} truly fraud):", "", "| map | share |", "|---|---|"]
-        lines += [f"| {m} | {v['top1_on_planted']:.4f} |" for m, v in loc.items() if isinstance(v, dict)]
-    s = result.get("scale")
-    if s:
+        lines += [f"Trained on {a['train_accounts']} accounts ({a['train_rows']} rows, recipe {a['recipe']}), "
+                  f"tested on {a['test_accounts']} others (another seed). Bag-of-events logistic regression "
+                  f"{a['bag_of_events']:.4f}, majority class {a['majority']:.4f}.", "",
+                  "Top-1 step on a planted row, over the flagged test sequences:", "",
+                  "| training seed | epochs (best) | train s | model accuracy | flagged (fraud) | "
+                  + " | ".join(LOCALISATION_MAPS) + " |", "|---" * (5 + len(LOCALISATION_MAPS)) + "|"]
+        for r in a["runs"]:
+            loc = r["localisation"]
+            lines.append(f"| {r['train_seed']} | {r['epochs']} ({r['best_epoch']}) | {r['train_seconds']:.0f} | "
+                         f"{r['model']['accuracy']:.4f} | {loc['flagged']} ({loc['flagged_fraud']}) | "
+                         + " | ".join(f"{loc[m]['top1_on_planted']:.4f}" for m in LOCALISATION_MAPS) + " |")
+    for s in result.get("scale", []):
         w, t, i = s["write"], s["train_stream"], s["infer_stream"]
         lines += ["", f"Scale: {w['rows']} rows, {w['accounts']} accounts, Parquet {s['file_mib']:.1f} MiB.", "",
                   "| step | seconds | peak RSS MiB |", "|---|---|---|",
-                  f"| generate + write | {w['seconds']:.1f} | {w['peak_rss_mib']:.0f} |",
+                  f"| generate + write (whole log in memory) | {w['seconds']:.1f} | {w['peak_rss_mib']:.0f} |",
                   f"| schema fit + stream train ({t['epochs']} epochs) | {t['seconds']:.1f} | {t['peak_rss_mib']:.0f} |",
                   f"| stream inference | {i['seconds']:.1f} | {i['peak_rss_mib']:.0f} |", "",
                   f"Stream training validation accuracy {t['val_accuracy']:.4f}; inference accuracy over the "
-                  f"whole file {i['accuracy']:.4f}."]
+                  f"whole file {i['accuracy']:.4f}; after importing torch: {t['after_import_mib']:.0f} MiB."]
     return "\n".join(lines) + "\n"
 
 
@@ -243,7 +254,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--accounts", type=int, default=4000)
     p.add_argument("--test-accounts", type=int, default=2000)
-    p.add_argument("--rows", type=int, default=1_000_000)
+    p.add_argument("--rows", type=int, nargs="+", default=[250_000, 1_000_000],
+                   help="log sizes for the scale goal (two sizes show whether peak memory grows with the file)")
+    p.add_argument("--train-seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--stream-epochs", type=int, default=3)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--fast", action="store_true", help="the fast recipe (checks the script, not the goals)")
@@ -259,9 +272,9 @@ def main() -> None:
     torch.set_num_threads(2)
     result = {"command": "python benchmarks/bench_events.py " + " ".join(sys.argv[1:]), "path": "library"}
     if not args.skip_accuracy:
-        result["accuracy"] = accuracy_goal(args.accounts, args.test_accounts, args.seed, args.fast)
+        result["accuracy"] = accuracy_goal(args.accounts, args.test_accounts, args.seed, args.fast, args.train_seeds)
     if not args.skip_scale:
-        result["scale"] = scale_goal(args.rows, args.stream_epochs)
+        result["scale"] = [scale_goal(rows, args.stream_epochs) for rows in args.rows]
     name = "events" if not args.fast else "events_fast"
     write(name, result)
     (RESULTS / f"{name}.md").write_text(markdown(result))
