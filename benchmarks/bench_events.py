@@ -1,19 +1,18 @@
 """Issue 13's goals on the generated account event log (seqattn.data.events), through the library.
 
-1. accuracy: train on a default log (``account_id``/``timestamp``/``event_type``/``channel``/``amount``,
-   label ``is_fraud``), test on a log with another seed: the model against the majority class and a
-   bag-of-events logistic regression (counts and amounts, no order or timing).
+1. accuracy: ``seqattn.fit`` with its defaults (what ``seqattn train --csv`` runs) on a default log
+   (``account_id``/``timestamp``/``event_type``/``channel``/``amount``, label ``is_fraud``), once per
+   training seed; tested on a log with another seed, against the majority class and a bag-of-events logistic
+   regression (counts and amounts, no order or timing).
 2. localisation: on the test sequences the model flags, how often the top-1 step of each influence map
-   (attention = what ``seqattn infer --topk`` reports today; occlusion; integrated gradients) lies on a
-   planted row (``salient``).
-3. scale: a 1,000,000-row log as Parquet: schema fit, training and inference with ``ParquetStream`` (one row
-   group at a time), each in its own process: wall time and peak RSS.
+   (attention = what ``seqattn infer --topk`` reports; occlusion) lies on a planted row (``salient``).
+3. scale: logs of 250,000 and 1,000,000 rows as Parquet: schema fit, training and inference with
+   ``ParquetStream`` (one row group at a time), each in its own process: wall time and peak RSS (VmHWM).
+   Stream training uses the CLI's ``--stream`` recipe (``recipe_for("classify", "pooling")``, 3 epochs)
+   on inputs standardised with the schema's scaling.
 
-The CLI cannot map the user's column names on main yet (``--id-col`` etc. come with branch front) and
-``seqattn.fit`` (input scaling, model choice) with branch mine: this script reads with ``read_long``/
-``ParquetStream`` and the schema's column mapping, standardises inputs with the schema's scaling (what fit
-does), and trains the CLI's default classify recipe (``recipe_for("classify", "pooling")``). Rerun the same
-goals through the CLI once both are merged.
+Everything goes through the library: the CLI's column options (``--id-col`` ...) are on branch front, not yet
+on main. Rerun the same goals through the CLI (``seqattn train``/``infer --topk 1``) once they are.
 
 Run: python benchmarks/bench_events.py [--accounts 4000] [--test-accounts 2000] [--train-seeds 0 1 2]
      [--rows 250000 1000000] [--skip-scale] [--skip-accuracy]
@@ -102,45 +101,30 @@ def localisation(model, data, methods=("attention", "occlusion", "integrated_gra
 
 
 def accuracy_goal(accounts: int, test_accounts: int, seed: int, fast: bool, train_seeds=(0,)) -> dict:
-    """Train once per training seed (model init, batch order and validation split) on the same logs."""
-    import numpy as np
-
+    """``seqattn.fit`` with its defaults (what ``seqattn train --csv`` runs), once per seed, on the same logs."""
     from seqattn.baselines import bag_of_events_baseline
     from seqattn.data.events import EventConfig, generate_events
     from seqattn.data.io import read_long
-    from seqattn.data.loaders import BucketLoader
+    from seqattn.fit import fit
     from seqattn.metrics import evaluate
-    from seqattn.train import set_seed, train_model
 
     train_df = generate_events(EventConfig(num_accounts=accounts, seed=seed))
     test_df = generate_events(EventConfig(num_accounts=test_accounts, seed=seed + 1000))
     baselines = bag_of_events_baseline(train_df, test_df)
     train = read_long(train_df, task="classify", **MAPPING)
-    schema = train.schema
-    test = read_long(test_df, schema=schema, require="label")
-    train = replace(train, values=schema.standardize(train.values, train.mask))
-    test = replace(test, values=schema.standardize(test.values, test.mask))
-    recipe = _recipe(fast)
+    test = read_long(test_df, schema=train.schema, require="label")
     runs = []
     for train_seed in train_seeds:
-        order = np.random.default_rng(train_seed).permutation(len(train))
-        n_val = round(len(train) * recipe.val_fraction)
-        tr, val = train.subset(np.sort(order[n_val:])), train.subset(np.sort(order[:n_val]))
-        cfg = replace(recipe.train, seed=train_seed)
-        set_seed(cfg.seed)
-        model = _model(recipe, len(schema.input_names), max(train.values.shape[1], test.values.shape[1]))
         t0 = time.perf_counter()
-        model, history = train_model(model, BucketLoader(tr.values, tr.mask, tr.label, recipe.batch_size,
-                                                         seed=train_seed),
-                                     BucketLoader(val.values, val.mask, val.label, 1024, shuffle=False), cfg)
+        result = fit(train, "classify", seed=train_seed, fast=fast, progress=False)
         seconds = time.perf_counter() - t0
-        metrics = evaluate(model, test).iloc[0].to_dict()
-        best = int(history["val_accuracy"].to_numpy().argmax()) + 1
-        runs.append({"train_seed": train_seed, "epochs": len(history), "best_epoch": best, "train_seconds": seconds,
+        metrics = evaluate(result.model, test).iloc[0].to_dict()
+        runs.append({"train_seed": train_seed, "recipe": result.recipe.name, "model_name": result.recipe.model,
+                     "steps": result.recipe.steps, "summary": result.summary, "train_seconds": seconds,
                      "model": {k: float(v) for k, v in metrics.items()},
-                     "localisation": localisation(model, test, methods=LOCALISATION_MAPS)})
+                     "localisation": localisation(result.model, test, methods=LOCALISATION_MAPS)})
     return {"train_accounts": accounts, "test_accounts": test_accounts, "train_rows": len(train_df),
-            "inputs": list(schema.input_names), "recipe": recipe.name, **baselines, "runs": runs}
+            "inputs": list(train.schema.input_names), **baselines, "runs": runs}
 
 
 def _peak_mib() -> float:
@@ -227,15 +211,15 @@ def markdown(result: dict) -> str:
     lines = ["# Event logs (issue 13 goals, through the library)", ""]
     a = result.get("accuracy")
     if a:
-        lines += [f"Trained on {a['train_accounts']} accounts ({a['train_rows']} rows, recipe {a['recipe']}), "
+        lines += [f"`seqattn.fit` (defaults) on {a['train_accounts']} accounts ({a['train_rows']} rows), "
                   f"tested on {a['test_accounts']} others (another seed). Bag-of-events logistic regression "
                   f"{a['bag_of_events']:.4f}, majority class {a['majority']:.4f}.", "",
                   "Top-1 step on a planted row, over the flagged test sequences:", "",
-                  "| training seed | epochs (best) | train s | model accuracy | flagged (fraud) | "
+                  "| training seed | recipe (steps) | train s | model accuracy | flagged (fraud) | "
                   + " | ".join(LOCALISATION_MAPS) + " |", "|---" * (5 + len(LOCALISATION_MAPS)) + "|"]
         for r in a["runs"]:
             loc = r["localisation"]
-            lines.append(f"| {r['train_seed']} | {r['epochs']} ({r['best_epoch']}) | {r['train_seconds']:.0f} | "
+            lines.append(f"| {r['train_seed']} | {r['recipe']} ({r['steps']}) | {r['train_seconds']:.0f} | "
                          f"{r['model']['accuracy']:.4f} | {loc['flagged']} ({loc['flagged_fraud']}) | "
                          + " | ".join(f"{loc[m]['top1_on_planted']:.4f}" for m in LOCALISATION_MAPS) + " |")
     for s in result.get("scale", []):
