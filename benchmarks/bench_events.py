@@ -11,11 +11,11 @@
    Stream training uses the CLI's ``--stream`` recipe (``recipe_for("classify", "pooling")``, 3 epochs)
    on inputs standardised with the schema's scaling.
 
-Everything goes through the library: the CLI's column options (``--id-col`` ...) are on branch front, not yet
-on main. Rerun the same goals through the CLI (``seqattn train``/``infer --topk 1``) once they are.
+By default everything goes through the library. ``--cli`` also runs goals 1-2 through ``seqattn generate/train/
+infer --topk 1`` with default flags; it needs the CLI's column options (``--id-col`` ...), on branch front.
 
 Run: python benchmarks/bench_events.py [--accounts 4000] [--test-accounts 2000] [--train-seeds 0 1 2]
-     [--rows 250000 1000000] [--skip-scale] [--skip-accuracy]
+     [--rows 250000 1000000] [--skip-scale] [--skip-accuracy] [--cli]
 """
 
 from __future__ import annotations
@@ -207,6 +207,44 @@ def scale_goal(rows: int, epochs: int) -> dict:
     return out
 
 
+def _timed(command: list[str], cwd: str) -> dict:
+    """Run a ``seqattn`` command under /usr/bin/time -v: wall seconds and peak RSS, stdout kept."""
+    r = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-m", "seqattn", *command], cwd=cwd,
+                       capture_output=True, text=True)
+    if r.returncode:
+        raise RuntimeError(f"seqattn {command[0]} failed ({r.returncode}): {r.stderr[-1500:]}")
+    stats = dict(line.strip().rsplit(": ", 1) for line in r.stderr.splitlines() if ": " in line)
+    wall = stats["Elapsed (wall clock) time (h:mm:ss or m:ss)"].split(":")
+    seconds = sum(float(v) * 60 ** i for i, v in enumerate(reversed(wall)))
+    return {"seconds": seconds, "peak_rss_mib": int(stats["Maximum resident set size (kbytes)"]) / 1024,
+            "stdout": r.stdout}
+
+
+def cli_goal(accounts: int, test_accounts: int, seed: int, fast: bool = False) -> dict:
+    """The accuracy and ``infer --topk 1`` goals through the CLI with default flags (needs the column options)."""
+    import numpy as np
+
+    from seqattn.data.io import read_long
+
+    columns = ["--id-col", "account_id", "--time-col", "timestamp", "--label-col", "is_fraud"]
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, n, s in (("train.csv", accounts, seed), ("test.csv", test_accounts, seed + 1000)):
+            _timed(["generate", "--task", "events", "--num-samples", str(n), "--seed", str(s), "--out", name], tmp)
+        train = _timed(["train", "--task", "classify", "--csv", "train.csv", *columns, "--out", "model.pt",
+                        "--no-progress", *(["--fast"] if fast else [])], tmp)
+        infer = _timed(["infer", "--model-file", "model.pt", "--csv", "test.csv", "--topk", "1", "--json"], tmp)
+        test = read_long(Path(tmp) / "test.csv", id_col="account_id", time_col="timestamp", label_col="is_fraud")
+    row = {str(i): k for k, i in enumerate(test.ids)}
+    records = [json.loads(line) for line in infer.pop("stdout").splitlines()]
+    rows = np.array([row[str(r["sequence_id"])] for r in records])
+    predicted = np.array([int(r["class"]) for r in records])  # classes (0, 1) are the codes
+    flagged = predicted == 1
+    top = np.array([r["top"][0]["t"] for r in records])
+    return {"train": {**train, "stdout": train["stdout"].strip().splitlines()[-2:]}, "infer": infer,
+            "accuracy": float((predicted == test.label[rows]).mean()), "flagged": int(flagged.sum()),
+            "top1_on_planted": float(test.salient[rows[flagged], top[flagged]].mean())}
+
+
 def markdown(result: dict) -> str:
     lines = ["# Event logs (issue 13 goals, through the library)", ""]
     a = result.get("accuracy")
@@ -222,6 +260,13 @@ def markdown(result: dict) -> str:
             lines.append(f"| {r['train_seed']} | {r['recipe']} ({r['steps']}) | {r['train_seconds']:.0f} | "
                          f"{r['model']['accuracy']:.4f} | {loc['flagged']} ({loc['flagged_fraud']}) | "
                          + " | ".join(f"{loc[m]['top1_on_planted']:.4f}" for m in LOCALISATION_MAPS) + " |")
+    c = result.get("cli")
+    if c:
+        lines += ["", "Through the CLI (`seqattn train --csv ... --id-col account_id --time-col timestamp --label-col "
+                  f"is_fraud`, then `seqattn infer --topk 1 --json` on the unseen accounts): accuracy "
+                  f"{c['accuracy']:.4f}; top-1 step on a planted row for {c['top1_on_planted']:.4f} of the "
+                  f"{c['flagged']} flagged; train {c['train']['seconds']:.0f} s / {c['train']['peak_rss_mib']:.0f} MiB, "
+                  f"infer {c['infer']['seconds']:.0f} s / {c['infer']['peak_rss_mib']:.0f} MiB."]
     for s in result.get("scale", []):
         w, t, i = s["write"], s["train_stream"], s["infer_stream"]
         lines += ["", f"Scale: {w['rows']} rows, {w['accounts']} accounts, Parquet {s['file_mib']:.1f} MiB.", "",
@@ -246,6 +291,8 @@ def main() -> None:
     p.add_argument("--fast", action="store_true", help="the fast recipe (checks the script, not the goals)")
     p.add_argument("--skip-scale", action="store_true")
     p.add_argument("--skip-accuracy", action="store_true")
+    p.add_argument("--cli", action="store_true",
+                   help="also measure the accuracy and infer --topk goals through the CLI (needs --id-col etc.)")
     p.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
@@ -254,9 +301,12 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(2)
-    result = {"command": "python benchmarks/bench_events.py " + " ".join(sys.argv[1:]), "path": "library"}
+    result = {"command": "python benchmarks/bench_events.py " + " ".join(sys.argv[1:]),
+              "path": "library and CLI" if args.cli else "library"}
     if not args.skip_accuracy:
         result["accuracy"] = accuracy_goal(args.accounts, args.test_accounts, args.seed, args.fast, args.train_seeds)
+    if args.cli:
+        result["cli"] = cli_goal(args.accounts, args.test_accounts, args.seed, args.fast)
     if not args.skip_scale:
         result["scale"] = [scale_goal(rows, args.stream_epochs) for rows in args.rows]
     name = "events" if not args.fast else "events_fast"
