@@ -211,11 +211,15 @@ def _cmd_generate(args) -> int:
 
     if args.num_samples < 1:
         raise UsageError(f"--num-samples must be >= 1, got {args.num_samples}")
-    task = get_task(args.task)
-    d = task.example_data(args.num_samples, args.seed, max_len=args.max_len)
-    df = task.to_long(d)
+    if args.task == "events":  # an account event log with its own column names (seqattn.data.events)
+        from .data.events import EventConfig, generate_events
+
+        df, n = generate_events(EventConfig(num_accounts=args.num_samples, seed=args.seed)), args.num_samples
+    else:
+        d = get_task(args.task).example_data(args.num_samples, args.seed, max_len=args.max_len)
+        df, n = get_task(args.task).to_long(d), len(d)
     path = write_long(df, args.out)
-    print(f"wrote {len(d)} sequences ({len(df)} rows) to {path}")
+    print(f"wrote {n} sequences ({len(df)} rows) to {path}")
     return 0
 
 
@@ -286,7 +290,8 @@ def _add_train(sub) -> None:
 
 def _add_generate(sub) -> None:
     s = sub.add_parser("generate", help="write generated data in the long format (.csv/.parquet)")
-    s.add_argument("--task", choices=["next-value", "classify"], default="next-value", help="which data set")
+    s.add_argument("--task", choices=["next-value", "classify", "events"], default="next-value",
+                   help="which data set (events: an account event log, account_id/timestamp/.../is_fraud)")
     s.add_argument("--num-samples", type=int, default=10_000, help="number of sequences (DataConfig.num_samples)")
     s.add_argument("--max-len", type=int, default=32, help="longest next-value sequence (DataConfig.max_len)")
     s.add_argument("--seed", type=int, default=0, help="random seed")

@@ -13,9 +13,9 @@ DEFINITION = re.compile(r"^\s*(async\s+)?(def|class)\s+\w+", re.MULTILINE)  # a 
 MACHINE_PATH = re.compile(r"(/work/|/root/|/home/|/tmp/|[A-Z]:\\\\Users)")
 
 
-def test_the_series_is_numbered_01_to_05():
+def test_the_series_is_numbered_01_to_06():
     names = [p.stem for p in NOTEBOOKS]
-    assert names[:5] == ["01_generate", "02_train", "03_evaluate", "04_visualize", "05_real_data"]
+    assert names[:6] == ["01_generate", "02_train", "03_evaluate", "04_visualize", "05_real_data", "06_event_logs"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
