@@ -1,8 +1,15 @@
 """seqattn's influence maps beside Captum and tint, on the field's own saliency benchmarks, in one run.
 
 Benchmarks (:mod:`seqattn.data.saliency_benchmarks`): tint's HMM and ARMA (rare feature, rare time) and
-TimeX's FreqShapes, SeqComb-UV, SeqComb-MV and LowVar, at the peers' train/test sizes (``--small``: a quick
-check at a fraction of them).
+TimeX's FreqShapes, SeqComb-UV, SeqComb-MV and LowVar, generated at the peers' test sizes. What the shared
+2-core machine affords (all options; ``--small`` is a quick check at a tenth):
+  - training: at most ``--train-cap`` 1,500 rows (TimeX trains on 5,000; HMM: 800 sequences × 4 random
+    prefixes), ``--epochs`` 5 with patience 3;
+  - explained: ``--n-explain`` 64 test samples (TimeX: its 1,000 minus class 0; tint ARMA: 10), HMM
+    ``--n-hmm`` 8 sequences × 20 steps (tint: 200 × 200);
+  - tint's mask methods on the first ``--mask-n`` 16 of them (HMM: 2 sequences × 20 steps), ExtremalMask
+    300 epochs (tint: 500; ARMA: 2,000 as tint), DynaMask 100 epochs and 3 keep ratios (tint: 1,000 and
+    10 on HMM, 50 on ARMA).
 
 Models: on every labelled benchmark the attention-pooling classifier and the Transformer, trained here with
 seqattn.train.train_model on a BucketLoader (the pooling model with the shipped signal recipe's settings);

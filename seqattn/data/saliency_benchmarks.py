@@ -244,7 +244,8 @@ def narma2(n: int, t: int, d: int, rng: np.random.Generator, noise_std: float) -
 
     TimeSynth computes y[k] = 0.3·y[k−1] + 0.05·y[k−1]·Σ y[k−2:2] + 1.5·u[k−2]·u[k] + 0.1 with
     u ~ U(0, 0.5) and zero initial values; the slice ``y[k−2:2]`` is empty or zero for every k, so the
-    non-linear term always vanishes and we drop it (same values)."""
+    non-linear term always vanishes and we drop it (same values). (TimeSynth itself, PyPI ``timesynth``
+    0.2.4, does not install beside our stack: building its ``symengine`` dependency fails.)"""
     u = rng.uniform(0, 0.5, (n, d, t + 2))
     y = np.zeros((n, d, t + 2))
     for k in range(2, t + 2):
