@@ -8,10 +8,10 @@ export OMP_WAIT_POLICY := PASSIVE
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint lab app bench frontdoor peers weights clean
+.PHONY: help demo test lint lab app bench frontdoor peers saliency-peers weights clean
 
 help:  ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml constraints-cpu.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
@@ -54,8 +54,13 @@ peers:  ## seqattn vs darts / statsmodels / aeon on real data (own venv .venv-pe
 	.venv-peers/bin/python -m pip install -q --disable-pip-version-check -c constraints-cpu.txt -e '.[peers]'
 	.venv-peers/bin/python benchmarks/peers/bench_peers.py
 
+saliency-peers:  ## seqattn's maps vs Captum / tint on tint's and TimeX's saliency benchmarks (own venv .venv-saliency)
+	@test -x .venv-saliency/bin/python || python3 -m venv .venv-saliency
+	.venv-saliency/bin/pip install -q --disable-pip-version-check -c constraints-cpu.txt -e '.[saliency-peers]'
+	.venv-saliency/bin/python benchmarks/peers/bench_saliency.py
+
 weights: $(STAMP)  ## retrain the shipped weights/ and saved_models/ (about 9 minutes on 2 cores)
 	$(PY) -m seqattn.pretrain all
 
 clean:  ## remove the venv and caches
-	rm -rf $(VENV) .venv-peers .venv-frontdoor .pytest_cache .hypothesis reports
+	rm -rf $(VENV) .venv-peers .venv-frontdoor .venv-saliency .pytest_cache .hypothesis reports
