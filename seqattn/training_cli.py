@@ -3,7 +3,11 @@
 Kept apart from ``cli.py`` so the other subcommands never import pandas or the training loop. The
 command line becomes a typed :class:`TrainJob`; the model's sizes and training settings come from its
 recipe (:func:`seqattn.recipes.recipe_for`), with the job's options on top, and the model file records
-the resulting recipe.
+the resulting recipe and, for a training file, its schema (column mapping, features, classes).
+
+A model file is never lost: an existing ``--out`` is kept unless ``--force`` (or ``--resume``); the run
+holds ``<out>.lock`` (:func:`seqattn.files.exclusive`), so a second training to the same path fails at
+once; a resume with another model or config is refused before anything is loaded into the model.
 """
 
 from __future__ import annotations
@@ -18,12 +22,13 @@ from . import distributed as ddp
 from .config import SignalConfig, is_fast
 from .data import generate_next_value, generate_signal
 from .data.loaders import BucketLoader, NextValueStream
-from .errors import UsageError
+from .errors import BadInput, UsageError
+from .files import exclusive
 from .metrics import evaluate
 from .models import build_model
 from .recipes import Recipe, recipe_for
 from .tasks import Task, get_task
-from .train import set_seed, train_model
+from .train import NonFiniteLossError, set_seed, train_model
 
 
 @dataclass(frozen=True)
@@ -45,6 +50,14 @@ class TrainJob:
     dry_run: bool = False
     no_progress: bool = False
     stream: bool = False
+    force: bool = False
+    id_col: str | None = None  # column mapping (None: today's names); see seqattn.cli.add_column_options
+    time_col: str | None = None
+    label_col: str | None = None
+    target_col: str | None = None
+    features: str | None = None  # "a,b,c"
+    ignore_cols: str | None = None  # "a,b"
+    missing: str | None = None  # "error" | "ffill" | "zero"
 
     @classmethod
     def from_args(cls, args) -> TrainJob:
@@ -68,8 +81,19 @@ class TrainJob:
             raise UsageError(f"--out {out} is a directory; give a file path")
         if self.resume and not out.is_file():
             raise UsageError(f"--resume: no training state at {out}")
+        if out.exists() and not (self.resume or self.force or self.dry_run):
+            raise UsageError(f"--out {out} already exists; give --force to replace it, --resume to continue "
+                             f"its training, or another --out")
+        if not (self.csv or self.stream) and any(v is not None for v in self.columns().values()):
+            raise UsageError("column options (--id-col, --features, ...) need a training file: give --csv FILE")
         if self.stream and not (self.csv and Path(self.csv).suffix.lower() in (".parquet", ".pq")):
             raise UsageError("--stream reads a long-format .parquet file: give it with --csv FILE.parquet")
+
+    def columns(self) -> dict:
+        """read_long/ParquetStream column keywords from the column options that were given."""
+        from .cli import column_options
+
+        return column_options(self)
 
 
 def _split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -96,29 +120,54 @@ def _stream(job: TrainJob, task: Task, rank: int, world: int):
     from .data.stream import ParquetStream, with_split
 
     val_every = max(2, round(1 / job.val_fraction))
+    from .files import check_readable_file
+
+    check_readable_file(job.csv, "data file")
     train = ParquetStream(job.csv, task.name, batch_size=job.batch_size, seed=job.seed, split="train",
-                          val_every=val_every, rank=rank, world=world)
+                          val_every=val_every, rank=rank, world=world, **job.columns())
+    _check_classes(job, train.schema)
     _check_features(job, task, train.features)
     val = with_split(train, "val", shuffle=False)
     scan = train.scan()
     if scan["sequences"] == 0 or val.scan()["sequences"] == 0:
         raise UsageError(f"{job.csv}: too few sequences to hold every {val_every}th out for validation")
-    return train, val, _file_overrides(task, scan["max_len"], train.features)
+    return train, val, _file_overrides(task, scan["max_len"], train.features), train.schema
+
+
+def _check_classes(job: TrainJob, schema) -> None:
+    if schema is not None and schema.classes is not None and len(schema.classes) > 2:
+        raise UsageError(f"{job.csv}: {len(schema.classes)} classes ({', '.join(map(str, schema.classes))}); "
+                         f"this seqattn's classifiers take two")
+
+
+def _check_range(job: TrainJob, d) -> None:
+    """Values beyond float32 (the training precision) would make the loss non-finite: name one."""
+    from .api import check_float32
+
+    t, k = d.values.shape[1], len(d.features)
+    id_col = d.schema.id_col if d.schema is not None else "sequence_id"
+    check_float32(d.values, where=lambda i: f"{job.csv}: {id_col}={d.ids[i // (t * k)]!r}, column "
+                                            f"{d.features[i % k]!r}")
 
 
 def _file_data(job: TrainJob, task: Task, rank: int, world: int):
     """Train loader and validation data from a long-format file read whole."""
     from .data.io import read_long
+    from .files import check_readable_file
 
-    d = read_long(job.csv, require=task.target)
+    check_readable_file(job.csv, "data file")
+    d = read_long(job.csv, task=task.name, **job.columns())
     _check_features(job, task, d.features)
+    _check_classes(job, d.schema)
     if not task.per_step_features and d.lengths.min() < 2:
         raise UsageError(f"{job.csv}: every sequence needs at least 2 values")
+    _check_range(job, d)
+    schema = d.schema
     d = replace(d, values=task.model_values(d.values))
     train_rows, val_rows = _split(len(d), job.val_fraction, job.seed)
     tr, val = d.subset(train_rows), d.subset(val_rows)
     loader = BucketLoader(tr.values, tr.mask, task.targets(tr), job.batch_size, seed=job.seed, rank=rank, world=world)
-    return loader, val, _file_overrides(task, d.values.shape[1], d.features)
+    return loader, val, _file_overrides(task, d.values.shape[1], d.features), schema
 
 
 def _generated_data(job: TrainJob, recipe: Recipe, rank: int, world: int):
@@ -128,12 +177,12 @@ def _generated_data(job: TrainJob, recipe: Recipe, rank: int, world: int):
         val = generate_next_value(replace(data_cfg, num_samples=max(200, round(data_cfg.num_samples * job.val_fraction)),
                                           seed=job.seed + 999))
         loader = NextValueStream(data_cfg, batch_size=job.batch_size, rank=rank, world=world)
-        return loader, val, {"max_len": data_cfg.max_len}
+        return loader, val, {"max_len": data_cfg.max_len}, None
     d = generate_signal(SignalConfig(num_samples=job.num_samples or recipe.num_samples, seed=job.seed))
     train_rows, val_rows = _split(len(d), job.val_fraction, job.seed)
     tr, val = d.subset(train_rows), d.subset(val_rows)
     loader = BucketLoader(tr.values, tr.mask, tr.label, job.batch_size, seed=job.seed, rank=rank, world=world)
-    return loader, val, {"max_len": d.values.shape[1]}
+    return loader, val, {"max_len": d.values.shape[1]}, None
 
 
 def run_train(args) -> int:
@@ -174,22 +223,34 @@ def _dry_run(job: TrainJob, recipe: Recipe, model, loader, val, dist: ddp.DistIn
 
 
 def _run(job: TrainJob, dist: ddp.DistInfo) -> int:
+    if job.resume:
+        job = _resume_model(job)
     task, recipe = get_task(job.task), _job_recipe(job, job.fast or is_fast())
     set_seed(job.seed)
     if job.stream:
-        loader, val, overrides = _stream(job, task, dist.rank, dist.world)
+        loader, val, overrides, schema = _stream(job, task, dist.rank, dist.world)
     elif job.csv:
-        loader, val, overrides = _file_data(job, task, dist.rank, dist.world)
+        loader, val, overrides, schema = _file_data(job, task, dist.rank, dist.world)
     else:
-        loader, val, overrides = _generated_data(job, recipe, dist.rank, dist.world)
+        loader, val, overrides, schema = _generated_data(job, recipe, dist.rank, dist.world)
     model = build_model(recipe.model, task.name, {**recipe.model_config, **overrides})
+    if job.resume:
+        _check_resume_config(job, model)
     if job.dry_run:
         return _dry_run(job, recipe, model, loader, val, dist)
     val_loader = val if job.stream else BucketLoader(val.values, val.mask, task.targets(val), 1024, shuffle=False,
                                                      rank=dist.rank, world=dist.world)
     recorded = replace(recipe, model_config={**recipe.model_config, **overrides},
                        train=replace(recipe.train, checkpoint=None, resume=None))
-    model, history = train_model(model, loader, val_loader, recipe.train, recipe=recorded.to_dict())
+    with exclusive(job.out) if dist.main else _no_lock():
+        if dist.main and Path(job.out).exists() and not (job.resume or job.force):  # appeared meanwhile
+            raise UsageError(f"--out {job.out} already exists; give --force to replace it or another --out")
+        try:
+            model, history = train_model(model, loader, val_loader, recipe.train, recipe=recorded.to_dict())
+        except NonFiniteLossError as e:
+            raise BadInput(_non_finite_message(job, recipe, val, e)) from None
+        if dist.main and schema is not None:
+            _store_schema(job.out, schema)
     if not dist.main:
         return 0
     where = f" on {dist.world} processes" if dist.world > 1 else ""
@@ -203,3 +264,57 @@ def _run(job: TrainJob, dist: ddp.DistInfo) -> int:
                                      for k, v in metrics.items()))
     return 0
 
+
+def _no_lock():
+    from contextlib import nullcontext
+
+    return nullcontext()
+
+
+def _store_schema(out, schema) -> None:
+    """Add the training file's schema to the model file train_model wrote (atomically, like every save)."""
+    from .checkpoint import read_checkpoint, save_atomic
+
+    ckpt = read_checkpoint(out)
+    ckpt["schema"] = schema.to_dict()
+    save_atomic(ckpt, out)
+
+
+def _resume_model(job: TrainJob) -> TrainJob:
+    """The model the file was trained as; another --model (or task) is refused."""
+    from .checkpoint import read_checkpoint
+
+    ckpt = read_checkpoint(job.out)
+    if ckpt["task"] != job.task:
+        raise UsageError(f"--resume: {job.out} was trained for task {ckpt['task']!r}, not {job.task!r}")
+    if job.model is not None and job.model != ckpt["model"]:
+        raise UsageError(f"--resume: {job.out} was trained as --model {ckpt['model']}, not {job.model}; "
+                         f"resume it with --model {ckpt['model']} (or without --model)")
+    return replace(job, model=ckpt["model"])
+
+
+def _check_resume_config(job: TrainJob, model) -> None:
+    from .checkpoint import read_checkpoint
+    from .config import config_to_dict
+
+    stored, now = read_checkpoint(job.out)["config"], config_to_dict(model.config)
+    differ = [k for k in sorted(set(stored) | set(now)) if stored.get(k) != now.get(k)]
+    if differ:
+        k = differ[0]
+        raise UsageError(f"--resume: {job.out} was trained with {k}={stored.get(k)!r} but this data and these "
+                         f"options give {k}={now.get(k)!r}; resume with the same data and options")
+
+
+def _non_finite_message(job: TrainJob, recipe: Recipe, val, e: Exception) -> str:
+    """Say whether the learning rate or the data made the loss non-finite."""
+    default_lr = recipe_for(job.task, recipe.model, job.fast or is_fast()).train.lr
+    if job.lr is not None and job.lr > 10 * default_lr:
+        return (f"training diverged: the loss became non-finite with --lr {job.lr:g}; lower --lr "
+                f"(the recipe's is {default_lr:g})")
+    values = getattr(val, "values", None)
+    if values is not None and values.size:
+        big = float(np.abs(values).max())
+        if big > 1e6:
+            return (f"training diverged: the loss became non-finite; the data holds values up to |{big:g}|: "
+                    f"rescale it (or lower --lr)")
+    return f"training diverged: {str(e).strip().splitlines()[0]}"
