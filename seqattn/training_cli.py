@@ -223,6 +223,16 @@ def _dry_run(job: TrainJob, recipe: Recipe, model, loader, val, dist: ddp.DistIn
 
 
 def _run(job: TrainJob, dist: ddp.DistInfo) -> int:
+    """Hold ``<out>.lock`` from the start (a second training to the same path fails at once), then train."""
+    if not dist.main or job.dry_run:
+        return _train(job, dist)
+    with exclusive(job.out):
+        if Path(job.out).exists() and not (job.resume or job.force):  # written by another run meanwhile
+            raise UsageError(f"--out {job.out} already exists; give --force to replace it or another --out")
+        return _train(job, dist)
+
+
+def _train(job: TrainJob, dist: ddp.DistInfo) -> int:
     if job.resume:
         job = _resume_model(job)
     task, recipe = get_task(job.task), _job_recipe(job, job.fast or is_fast())
@@ -242,15 +252,12 @@ def _run(job: TrainJob, dist: ddp.DistInfo) -> int:
                                                      rank=dist.rank, world=dist.world)
     recorded = replace(recipe, model_config={**recipe.model_config, **overrides},
                        train=replace(recipe.train, checkpoint=None, resume=None))
-    with exclusive(job.out) if dist.main else _no_lock():
-        if dist.main and Path(job.out).exists() and not (job.resume or job.force):  # appeared meanwhile
-            raise UsageError(f"--out {job.out} already exists; give --force to replace it or another --out")
-        try:
-            model, history = train_model(model, loader, val_loader, recipe.train, recipe=recorded.to_dict())
-        except NonFiniteLossError as e:
-            raise BadInput(_non_finite_message(job, recipe, val, e)) from None
-        if dist.main and schema is not None:
-            _store_schema(job.out, schema)
+    try:
+        model, history = train_model(model, loader, val_loader, recipe.train, recipe=recorded.to_dict())
+    except NonFiniteLossError as e:
+        raise BadInput(_non_finite_message(job, recipe, val, e)) from None
+    if dist.main and schema is not None:
+        _store_schema(job.out, schema)
     if not dist.main:
         return 0
     where = f" on {dist.world} processes" if dist.world > 1 else ""
@@ -263,12 +270,6 @@ def _run(job: TrainJob, dist: ddp.DistInfo) -> int:
     print("validation: " + " ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}"
                                      for k, v in metrics.items()))
     return 0
-
-
-def _no_lock():
-    from contextlib import nullcontext
-
-    return nullcontext()
 
 
 def _store_schema(out, schema) -> None:
