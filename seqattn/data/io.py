@@ -495,7 +495,7 @@ def _encode(frame: Frame, schema: Schema, *, require, max_len, keep_times) -> Lo
     j = 0
     for feat in schema.features:
         j = _encode_feature(values, rows, frame, feat, schema, j)
-    mask = np.asarray(valid_mask(lengths, t))  # main: NumPy lengths give a NumPy mask
+    mask = valid_mask(np.asarray(lengths), t)
     times = None
     if keep_times:
         times = np.full((n, t), None, dtype=object)

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
+from ..tasks import get_task
 from .io import ID, LABEL, TARGET, TIME, LongData, read_frame
 from .loaders import Batch
 from .schema import MAX_LEVELS, Schema
@@ -122,7 +123,7 @@ class ParquetStream(IterableDataset):
         if batch_size < 1 or buffer_size < 1 or val_every < 2 or not 0 <= rank < world:
             raise ValueError(f"bad settings: batch_size={batch_size}, buffer_size={buffer_size}, "
                              f"val_every={val_every}, rank={rank}, world={world}")
-        self.task, self.require = task, TARGET if task == "next-value" else LABEL
+        self.task, self.require = task, get_task(task).target
         if schema is None:
             schema = Schema.fit_stream(self.path, task=task, id_col=id_col, time_col=time_col, label_col=label_col,
                                        target_col=target_col, features=features, ignore_cols=ignore_cols,
@@ -224,11 +225,10 @@ class ParquetStream(IterableDataset):
         for p in parts:
             values[at : at + len(p), : p.values.shape[1]] = p.values
             mask[at : at + len(p), : p.values.shape[1]] = p.mask
-            ys.append(p.target if self.task == "next-value" else p.label)
+            ys.append(get_task(self.task).targets(p))
             at += len(p)
         y = np.concatenate(ys)
-        if self.task == "next-value":
-            values = values[..., 0]
+        values = get_task(self.task).model_values(values)
         lengths = mask.sum(1)
         order = rng.permutation(n) if self.shuffle else np.arange(n)
         order = order[np.argsort(lengths[order], kind="stable")]  # similar lengths together
