@@ -324,46 +324,30 @@ def finite_metrics(result: dict, notes: bool = True) -> dict:
 
 
 def classify_report(classes: tuple, probabilities, truth: list) -> dict:
-    """Metrics of class ``probabilities [N, K]`` against ``truth`` (labels as written, any type).
-
-    Labels the model does not know are reported (``unseen_classes``: {label: count}) and left out of the
-    metrics. Binary models keep accuracy/roc_auc/f1/n; every model gets macro_f1, per-class recall and the
-    confusion matrix (rows: true label, columns: predicted, in ``labels`` order).
-    """
+    """:func:`seqattn.metrics.multiclass_metrics` of class ``probabilities [N, K]`` against ``truth`` (labels
+    as written, any type, matched to the model's ``classes`` by their text), plus ``f1`` of the positive
+    class for binary models (the keys they always had) and ``unseen_classes`` {label: count} for labels
+    the model never saw (counted as errors, left out of the confusion matrix)."""
     import numpy as np
-    from sklearn.metrics import confusion_matrix, f1_score, recall_score
 
-    from .metrics import classification_metrics
+    from .metrics import classification_metrics, multiclass_metrics
 
     index = {str(c): j for j, c in enumerate(classes)}
     codes = np.array([index.get(str(t), -1) for t in truth], dtype=np.int64)
-    known = codes >= 0
-    unseen: dict = {}
-    for t, ok in zip(truth, known.tolist(), strict=True):
-        if not ok:
-            unseen[str(t)] = unseen.get(str(t), 0) + 1
-    y, probabilities = codes[known], np.asarray(probabilities)[known]
-    predicted = probabilities.argmax(1) if len(y) else np.zeros(0, dtype=np.int64)
-    labels = list(range(len(classes)))
+    probabilities = np.asarray(probabilities, dtype=float)
+    result = multiclass_metrics(probabilities, codes, classes)
+    result["confusion_matrix"]["labels"] = [_json_id(c) for c in classes]
+    seen = codes >= 0
     if len(classes) == 2:
-        result = classification_metrics(probabilities[:, 1], y) if len(y) else {
-            "accuracy": float("nan"), "roc_auc": float("nan"), "f1": float("nan"), "n": 0}
-    else:
-        result = {"accuracy": float((predicted == y).mean()) if len(y) else float("nan"), "n": int(len(y))}
-    present = set(y.tolist())
-    recall = recall_score(y, predicted, labels=labels, average=None, zero_division=0) if len(y) else []
-    result.update({
-        "macro_f1": float(f1_score(y, predicted, labels=sorted(present), average="macro", zero_division=0))
-        if len(y) else float("nan"),
-        "recall": {str(c): (float(recall[j]) if j in present else None) for j, c in enumerate(classes)},
-        "confusion_matrix": {"labels": [_json_id(c) for c in classes],
-                             "matrix": confusion_matrix(y, predicted, labels=labels).tolist() if len(y)
-                             else [[0] * len(classes) for _ in classes]},
-    })
+        result["f1"] = classification_metrics(probabilities[seen, 1], codes[seen])["f1"] if seen.any() else None
+        result = {**{k: result.pop(k) for k in _BINARY_KEYS if k in result}, **result}  # the keys as before first
+    unseen: dict = {}
+    for t in (str(t) for t, ok in zip(truth, seen.tolist(), strict=True) if not ok):
+        unseen[t] = unseen.get(t, 0) + 1
     if unseen:
         result["unseen_classes"] = unseen
         result["unseen_note"] = (f"{sum(unseen.values())} sequence(s) carry a class the model never saw in "
-                                 f"training; they are left out of the metrics")
+                                 f"training: counted as errors, left out of the confusion matrix")
     return result
 
 
@@ -424,11 +408,12 @@ def _cmd_evaluate(args) -> int:
         print(_dumps(result))
         return 0
     binary = task.name == "classify" and len(result.get("confusion_matrix", {}).get("labels", ())) == 2
-    for k, v in result.items():
-        if k in ("per_family", "recall", "confusion_matrix", "unseen_classes") or k.endswith("_note"):
+    # binary models print what they always printed, in that order (the JSON has everything)
+    keys = _BINARY_KEYS if binary else [k for k in result if not isinstance(result[k], dict) and k != "unseen"]
+    for k in keys:
+        v = result.get(k)
+        if k.endswith("_note"):
             continue
-        if binary and k not in _BINARY_KEYS:
-            continue  # binary models print what they always printed (the JSON has everything)
         if v is None:
             print(f"{k}: undefined ({result.get(f'{k}_note', 'undefined on this file')})")
         else:
@@ -436,7 +421,7 @@ def _cmd_evaluate(args) -> int:
     for f, r in result.get("per_family", {}).items():
         print(f"  {f}: mae={r['mae']:.6g} rmse={r['rmse']:.6g} n={r['n']}")
     if task.name == "classify" and not binary:
-        for label, r in result["recall"].items():
+        for label, r in result["per_class_recall"].items():
             print(f"  recall[{label}]: " + ("n/a" if r is None else f"{r:.6g}"))
         cm = result["confusion_matrix"]
         print("confusion matrix (rows: true, columns: predicted): " + " ".join(map(str, cm["labels"])))
@@ -544,14 +529,21 @@ def _add_evaluate(sub) -> None:
 
 
 def _add_train(sub) -> None:
-    s = sub.add_parser("train", help="train a model on generated data or a long-format CSV")
+    s = sub.add_parser("train", help="train a model on generated data or a long-format CSV",
+                       description="--csv: seqattn.fit chooses the model, schedule (optimizer steps) and input "
+                                   "scaling from the file, and prints the validation metric beside trivial "
+                                   "baselines. The model file stores the file's columns (schema).")
     s.add_argument("--task", required=True, choices=["next-value", "classify"], help="what to learn")
     s.add_argument("--model", choices=["lstm", "pooling", "transformer"],
                    help="architecture (default: lstm for next-value, pooling for classify)")
     s.add_argument("--csv", help="training data: long format with `target` (next-value) or `label` (classify)")
     s.add_argument("--epochs", type=int, help="TrainConfig.epochs (default: the task's recipe)")
     s.add_argument("--lr", type=float, help="TrainConfig.lr (default: the task's recipe)")
-    s.add_argument("--batch-size", type=int, default=256, help="sequences per batch (per process under torchrun)")
+    s.add_argument("--batch-size", type=int,
+                   help="sequences per batch (per process under torchrun; default: --csv follows the file's size, "
+                        "otherwise 256)")
+    s.add_argument("--steps", type=int, help="optimizer steps on a --csv file (default: chosen from the data; "
+                                             "--epochs E counts E passes over the training sequences)")
     s.add_argument("--num-samples", type=int, help="generated sequences per epoch (no --csv)")
     s.add_argument("--val-fraction", type=float, default=0.1, help="share of sequences held out for validation")
     s.add_argument("--seed", type=int, default=0, help="TrainConfig.seed: same seed, same numbers")

@@ -13,6 +13,7 @@ once; a resume with another model or config is refused before anything is loaded
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from .errors import BadInput, UsageError
 from .files import exclusive
 from .metrics import evaluate
 from .models import build_model
-from .recipes import Recipe, recipe_for
+from .recipes import DataShape, Recipe, recipe_for, recipe_for_data
 from .tasks import Task, get_task
 from .train import NonFiniteLossError, set_seed, train_model
 
@@ -40,7 +41,8 @@ class TrainJob:
     csv: str | None = None
     epochs: int | None = None
     lr: float | None = None
-    batch_size: int = 256
+    batch_size: int | None = None  # None: the recipe's (fit: follows N; generated and --stream: 256)
+    steps: int | None = None  # optimizer steps (--csv: seqattn.fit; None: the recipe's)
     num_samples: int | None = None
     val_fraction: float = 0.1
     seed: int = 0
@@ -70,7 +72,7 @@ class TrainJob:
         """Refuse bad settings before any data is read."""
         if not 0.0 < self.val_fraction < 1.0:
             raise UsageError(f"--val-fraction must be between 0 and 1, got {self.val_fraction}")
-        for name in ("epochs", "batch_size", "num_samples"):
+        for name in ("epochs", "batch_size", "num_samples", "steps"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise UsageError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
@@ -86,8 +88,16 @@ class TrainJob:
                              f"its training, or another --out")
         if not (self.csv or self.stream) and any(v is not None for v in self.columns().values()):
             raise UsageError("column options (--id-col, --features, ...) need a training file: give --csv FILE")
+        if self.steps is not None and (not self.csv or self.stream):
+            raise UsageError("--steps counts seqattn.fit's optimizer steps: give a training file with --csv "
+                             "(generated data and --stream count --epochs)")
         if self.stream and not (self.csv and Path(self.csv).suffix.lower() in (".parquet", ".pq")):
             raise UsageError("--stream reads a long-format .parquet file: give it with --csv FILE.parquet")
+
+    @property
+    def batch(self) -> int:
+        """Sequences per batch on the epoch-based paths (generated data, --stream)."""
+        return self.batch_size or 256
 
     def columns(self) -> dict:
         """read_long/ParquetStream column keywords from the column options that were given."""
@@ -110,9 +120,11 @@ def _check_features(job: TrainJob, task: Task, features) -> None:
                          f"{len(features)} ({', '.join(features)})")
 
 
-def _file_overrides(task: Task, max_len: int, features) -> dict:
-    """Model sizes a training file dictates: its longest sequence, and its feature count when per step."""
-    return {"max_len": int(max_len), **({"num_features": len(features)} if task.per_step_features else {})}
+def _file_overrides(task: Task, max_len: int, features, schema=None) -> dict:
+    """Model sizes a training file dictates: its longest sequence, its feature count when per step, and
+    its number of classes."""
+    classes = {"num_classes": len(schema.classes)} if schema is not None and schema.classes else {}
+    return {"max_len": int(max_len), **({"num_features": len(features), **classes} if task.per_step_features else {})}
 
 
 def _stream(job: TrainJob, task: Task, rank: int, world: int):
@@ -123,21 +135,14 @@ def _stream(job: TrainJob, task: Task, rank: int, world: int):
     from .files import check_readable_file
 
     check_readable_file(job.csv, "data file")
-    train = ParquetStream(job.csv, task.name, batch_size=job.batch_size, seed=job.seed, split="train",
+    train = ParquetStream(job.csv, task.name, batch_size=job.batch, seed=job.seed, split="train",
                           val_every=val_every, rank=rank, world=world, **job.columns())
-    _check_classes(job, train.schema)
     _check_features(job, task, train.features)
     val = with_split(train, "val", shuffle=False)
     scan = train.scan()
     if scan["sequences"] == 0 or val.scan()["sequences"] == 0:
         raise UsageError(f"{job.csv}: too few sequences to hold every {val_every}th out for validation")
-    return train, val, _file_overrides(task, scan["max_len"], train.features), train.schema
-
-
-def _check_classes(job: TrainJob, schema) -> None:
-    if schema is not None and schema.classes is not None and len(schema.classes) > 2:
-        raise UsageError(f"{job.csv}: {len(schema.classes)} classes ({', '.join(map(str, schema.classes))}); "
-                         f"this seqattn's classifiers take two")
+    return train, val, _file_overrides(task, scan["max_len"], train.features, train.schema), train.schema
 
 
 def _check_range(job: TrainJob, d) -> None:
@@ -158,7 +163,6 @@ def _file_data(job: TrainJob, task: Task, rank: int, world: int):
     check_readable_file(job.csv, "data file")
     d = read_long(job.csv, task=task.name, **job.columns())
     _check_features(job, task, d.features)
-    _check_classes(job, d.schema)
     if not task.per_step_features and d.lengths.min() < 2:
         raise UsageError(f"{job.csv}: every sequence needs at least 2 values")
     _check_range(job, d)
@@ -166,8 +170,8 @@ def _file_data(job: TrainJob, task: Task, rank: int, world: int):
     d = replace(d, values=task.model_values(d.values))
     train_rows, val_rows = _split(len(d), job.val_fraction, job.seed)
     tr, val = d.subset(train_rows), d.subset(val_rows)
-    loader = BucketLoader(tr.values, tr.mask, task.targets(tr), job.batch_size, seed=job.seed, rank=rank, world=world)
-    return loader, val, _file_overrides(task, d.values.shape[1], d.features), schema
+    loader = BucketLoader(tr.values, tr.mask, task.targets(tr), job.batch, seed=job.seed, rank=rank, world=world)
+    return loader, val, _file_overrides(task, d.values.shape[1], d.features, schema), schema
 
 
 def _generated_data(job: TrainJob, recipe: Recipe, rank: int, world: int):
@@ -176,12 +180,12 @@ def _generated_data(job: TrainJob, recipe: Recipe, rank: int, world: int):
         data_cfg = recipe.data  # the job's seed and size already applied (_job_recipe)
         val = generate_next_value(replace(data_cfg, num_samples=max(200, round(data_cfg.num_samples * job.val_fraction)),
                                           seed=job.seed + 999))
-        loader = NextValueStream(data_cfg, batch_size=job.batch_size, rank=rank, world=world)
+        loader = NextValueStream(data_cfg, batch_size=job.batch, rank=rank, world=world)
         return loader, val, {"max_len": data_cfg.max_len}, None
     d = generate_signal(SignalConfig(num_samples=job.num_samples or recipe.num_samples, seed=job.seed))
     train_rows, val_rows = _split(len(d), job.val_fraction, job.seed)
     tr, val = d.subset(train_rows), d.subset(val_rows)
-    loader = BucketLoader(tr.values, tr.mask, tr.label, job.batch_size, seed=job.seed, rank=rank, world=world)
+    loader = BucketLoader(tr.values, tr.mask, tr.label, job.batch, seed=job.seed, rank=rank, world=world)
     return loader, val, {"max_len": d.values.shape[1]}, None
 
 
@@ -207,7 +211,7 @@ def _job_recipe(job: TrainJob, fast: bool) -> Recipe:
                     progress=not job.no_progress)
     data = None if recipe.data is None else replace(recipe.data, seed=job.seed,
                                                     num_samples=job.num_samples or recipe.data.num_samples)
-    return replace(recipe, train=train, data=data, batch_size=job.batch_size, val_fraction=job.val_fraction,
+    return replace(recipe, train=train, data=data, batch_size=job.batch, val_fraction=job.val_fraction,
                    num_samples=job.num_samples or recipe.num_samples, source=job.csv or "generated")
 
 
@@ -235,6 +239,8 @@ def _run(job: TrainJob, dist: ddp.DistInfo) -> int:
 def _train(job: TrainJob, dist: ddp.DistInfo) -> int:
     if job.resume:
         job = _resume_model(job)
+    if job.csv and not job.stream and dist.world == 1:
+        return _fit_file(job, get_task(job.task))
     task, recipe = get_task(job.task), _job_recipe(job, job.fast or is_fast())
     set_seed(job.seed)
     if job.stream:
@@ -270,6 +276,59 @@ def _train(job: TrainJob, dist: ddp.DistInfo) -> int:
     print("validation: " + " ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}"
                                      for k, v in metrics.items()))
     return 0
+
+
+def _fit_file(job: TrainJob, task: Task) -> int:
+    """``train --csv``: read the file with the column mapping, then :func:`seqattn.fit.fit` chooses the
+    recipe, schedule and scaling; the model file stores the file's schema."""
+    from .data.io import read_long
+    from .files import check_readable_file
+    from .fit import fit
+
+    check_readable_file(job.csv, "data file")
+    d = read_long(job.csv, task=task.name, **job.columns())
+    _check_features(job, task, d.features)
+    if not task.per_step_features and d.lengths.min() < 2:
+        raise UsageError(f"{job.csv}: every sequence needs at least 2 values")
+    _check_range(job, d)
+    fast = job.fast or is_fast()
+    steps = job.steps or _epochs_as_steps(job, task, d, fast)
+    if job.dry_run:
+        recipe = recipe_for_data(task.name, _data_shape(task, d), job.model, fast)
+        print(json.dumps({"task": job.task, "model": recipe.model, "recipe": recipe.name,
+                          "steps": steps or recipe.steps, "batch_size": job.batch_size or recipe.batch_size,
+                          "sequences": len(d), "features": list(d.features), "out": str(job.out), "dry_run": True}))
+        return 0
+    try:
+        result = fit(d, task.name, model=job.model, seed=job.seed, fast=fast, progress=not job.no_progress,
+                     steps=steps, lr=job.lr, batch_size=job.batch_size, checkpoint=str(job.out),
+                     resume=str(job.out) if job.resume else None, file_extra={"schema": d.schema.to_dict()})
+    except NonFiniteLossError as e:
+        raise BadInput(_non_finite_message(job, recipe_for_data(task.name, _data_shape(task, d), job.model, fast),
+                                           d, e)) from None
+    except RuntimeError as e:
+        if job.resume and "state_dict" in str(e):
+            raise UsageError(f"--resume: the training state in {job.out} does not fit the model this data "
+                             f"and these options build; resume with the same data and options") from None
+        raise
+    print(f"trained {result.recipe.model} for {task.name}: {result.recipe.steps} steps -> {job.out}")
+    print(result.summary)
+    if result.warning:
+        print(result.warning, file=sys.stderr)
+    return 0
+
+
+def _data_shape(task: Task, d) -> DataShape:
+    return DataShape(n=len(d), max_len=int(d.lengths.max()), num_features=len(d.features) if task.per_step_features
+                     else 1, num_classes=len(d.classes) if d.classes else 0)
+
+
+def _epochs_as_steps(job: TrainJob, task: Task, d, fast: bool) -> int | None:
+    """--epochs E on a training file: E passes over its training sequences, as optimizer steps."""
+    if job.epochs is None:
+        return None
+    batch = job.batch_size or recipe_for_data(task.name, _data_shape(task, d), job.model, fast).batch_size
+    return job.epochs * max(1, -(-round(len(d) * (1 - job.val_fraction)) // batch))
 
 
 def _store_schema(out, schema) -> None:

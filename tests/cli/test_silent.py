@@ -159,7 +159,7 @@ def test_undefined_metric_is_null_with_a_reason(signal_files):
     r = run("evaluate", "--ckpt", model, "--csv", root / "one_class.csv", "--json")
     assert r.returncode == 0, r.stderr
     m = strict_json(r.stdout)
-    assert m["roc_auc"] is None and m["roc_auc_note"] == "one class in the file"
+    assert m["roc_auc"] is None and "class in the file" in m["roc_auc_note"]
 
 
 @settings(max_examples=12, deadline=None)
@@ -338,6 +338,6 @@ def test_infer_rows_carry_class_and_time_and_evaluate_reports_unseen_classes(tmp
     r = run("evaluate", "--ckpt", out, "--csv", tmp_path / "test.csv", "--json")
     assert r.returncode == 0, r.stderr
     m = strict_json(r.stdout)
-    assert m["unseen_classes"] == {"chargeback": 1} and m["n"] == 79
+    assert m["unseen_classes"] == {"chargeback": 1} and m["unseen"] == 1 and m["n"] == 80
     assert m["confusion_matrix"]["labels"] == ["fraud", "ok"] and sum(map(sum, m["confusion_matrix"]["matrix"])) == 79
-    assert set(m["recall"]) == {"fraud", "ok"} and 0 <= m["macro_f1"] <= 1
+    assert set(m["per_class_recall"]) == {"fraud", "ok"} and 0 <= m["macro_f1"] <= 1
