@@ -25,6 +25,7 @@ from torch import nn
 from .checkpoint import load_model
 from .config import WEIGHTS_DIR
 from .errors import BadInput, BadType
+from .influence import contributions, forward_with_influence
 from .tasks import get_task, task_of
 
 PRETRAINED = {"next-value": "next-value.pt", "signal": "signal.pt", "signal-transformer": "signal-transformer.pt"}
@@ -54,11 +55,18 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 @dataclass(frozen=True)
 class Prediction:
-    """One sequence's result: the prediction (next value, or P(class = 1)) and attention per step;
-    classifiers also give ``probabilities`` (one per class, in the order of the model's classes)."""
+    """One sequence's result: the prediction (next value, or P(class = 1)) and attention per step.
+
+    Next-value predictions also carry their exact recipe (:mod:`seqattn.influence`): ``influence``, the
+    weights w_t with Σ w_t = 1 and Σ w_t·x_t = prediction, and ``contributions`` w_t·(x_t − mean), which
+    sum to prediction − mean; both None for classifiers (and 0 on steps before the model's window).
+    Classifiers give ``probabilities`` (one per class, in the order of the model's classes).
+    """
 
     prediction: float
     attention: list[float]
+    influence: list[float] | None = None
+    contributions: list[float] | None = None
     probabilities: list[float] | None = None
 
     def top(self, k: int = 3) -> list[tuple[int, float]]:
@@ -218,17 +226,22 @@ def predict_next(values, model: nn.Module | None = None) -> Prediction:
     ones get weight 0. Computed in float64; an input that still overflows is a BadInput naming it.
 
     >>> p = predict_next([2, 4, 6, 8, 10])
-    >>> round(p.prediction, 2), len(p.attention)
-    (12.0, 5)
+    >>> round(p.prediction, 2), len(p.attention), round(sum(p.influence), 6)
+    (12.0, 5, 1.0)
     """
     model = load_pretrained("next-value") if model is None else model
     if task_of(model) is not get_task("next-value"):
         raise BadInput("predict_next needs a next-value model; this one classifies")
     arr = check_values(values, min_len=2)
-    prediction, attention = run_arrays(model, arr[None, :, None], np.array([len(arr)]))
-    if first_non_finite(prediction, attention) is not None:
+    window, kept, starts = recent_window(arr[None, :, None], np.array([len(arr)]), length_limit(model))
+    x = torch.from_numpy(np.ascontiguousarray(window[..., 0]))
+    out = forward_with_influence(model.eval(), x)
+    parts = [out.attention.double(), out.influence.double(), contributions(out.influence, x, out.mask)]
+    if not (math.isfinite(float(out.prediction[0])) and all(bool(torch.isfinite(t).all()) for t in parts)):
         raise _overflow(arr)
-    return Prediction(float(prediction[0]), attention[0].tolist())
+    attention, influence, contribution = (place_attention(t.cpu().numpy(), kept, starts, len(arr))[0].tolist()
+                                          for t in parts)
+    return Prediction(float(out.prediction[0]), attention, influence, contribution)
 
 
 @torch.no_grad()
