@@ -1,6 +1,15 @@
 """The user-facing calls: shipped models, one-sequence prediction, top-k influential steps.
 
 Only torch, numpy and the model modules are imported here, so the CLI's ``predict`` starts fast.
+
+**Any length.** A sequence longer than the model's ``max_len`` is still answered: next-value models (and
+models whose attention uses positions, e.g. the Transformer) read its most recent ``max_len`` steps, and
+the earlier steps get attention weight 0; the attention still has one weight per input step. Models that
+do not use positions (attention pooling) read every step, whatever its length (:func:`length_limit`).
+
+**Finite or refused.** A classifier computes in float32: an input beyond float32's range is a
+:class:`~seqattn.errors.BadInput` naming the value. Next-value models compute in float64; an input whose
+prediction still overflows is refused the same way. Nothing returned is ever NaN or infinite.
 """
 
 from __future__ import annotations
@@ -41,19 +50,24 @@ def load_pretrained(name: str = "next-value") -> nn.Module:
     return load_model(pretrained_path(name), task=_TASK_OF[name])
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 @dataclass(frozen=True)
 class Prediction:
     """One sequence's result: the prediction (next value, or P(class = 1)) and attention per step.
 
     Next-value predictions also carry their exact recipe (:mod:`seqattn.influence`): ``influence``, the
     weights w_t with Σ w_t = 1 and Σ w_t·x_t = prediction, and ``contributions`` w_t·(x_t − mean), which
-    sum to prediction − mean; both None for classifiers.
+    sum to prediction − mean; both None for classifiers (and 0 on steps before the model's window).
+    Classifiers give ``probabilities`` (one per class, in the order of the model's classes).
     """
 
     prediction: float
     attention: list[float]
     influence: list[float] | None = None
     contributions: list[float] | None = None
+    probabilities: list[float] | None = None
 
     def top(self, k: int = 3) -> list[tuple[int, float]]:
         """The ``k`` most-attended steps as ``(t, weight)``, highest first."""
@@ -62,15 +76,23 @@ class Prediction:
 
 
 def check_values(values, max_len: int | None = None, min_len: int = 1) -> np.ndarray:
-    """A finite float64 array from user input, or a ValueError naming the bad value."""
+    """A finite float64 array from user input, or a ValueError naming the bad value.
+
+    Strings are read as a CSV file is: ``1_000`` (which Python's ``float`` would take) is refused.
+    ``max_len``: longest accepted input (None: any length).
+    """
     arr = []
     for i, v in enumerate(values):
         if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating, str)):
             raise BadType(f"value {i} is {type(v).__name__}, not a number: {v!r}")
+        if isinstance(v, str) and "_" in v:
+            raise BadInput(f"value {i} is not a number: {v!r} (digit separators are refused, as in a CSV)")
         try:
             f = float(v)
         except ValueError:
             raise BadInput(f"value {i} is not a number: {v!r}") from None
+        except OverflowError:
+            raise BadInput(f"value {i} is {v!r}; values must be finite") from None
         if not math.isfinite(f):
             raise BadInput(f"value {i} is {v!r}; values must be finite")
         arr.append(f)
@@ -81,9 +103,127 @@ def check_values(values, max_len: int | None = None, min_len: int = 1) -> np.nda
     return np.asarray(arr, dtype=np.float64)
 
 
+def check_float32(values: np.ndarray, where=None) -> None:
+    """Refuse (BadInput naming it) a value beyond float32's range, which a float32 model cannot hold.
+
+    ``where(index)``: optional, names the place of the flat ``index`` (e.g. its sequence and column).
+    """
+    flat = np.abs(np.asarray(values, dtype=np.float64)).ravel()
+    if flat.size and float(np.nanmax(flat)) > FLOAT32_MAX:
+        k = int(np.flatnonzero(flat > FLOAT32_MAX)[0])
+        v = float(np.asarray(values, dtype=np.float64).ravel()[k])
+        at = f" ({where(k)})" if where is not None else f" (value {k})"
+        raise BadInput(f"value {v:g}{at} is beyond the model's float32 range (|v| <= {FLOAT32_MAX:.4g}); "
+                       f"rescale the data")
+
+
+def length_limit(model: nn.Module) -> int | None:
+    """The most steps ``model`` reads at once (the most recent ones), or None for any length.
+
+    Next-value models and models that attend over positions read their ``max_len`` most recent steps;
+    attention pooling has no positions and reads every step.
+    """
+    from .models import SELF_ATTENTION, capabilities
+
+    if model.task == "next-value" or SELF_ATTENTION in capabilities(model):
+        return int(model.config.max_len)
+    return None
+
+
+def recent_window(values: np.ndarray, lengths: np.ndarray, limit: int | None):
+    """Right-padded ``values [N, T, ...]`` cut to each row's most recent ``limit`` steps.
+
+    Returns ``(windowed [N, W, ...], window lengths [N], starts [N])``: row ``i`` of the window is the
+    input's steps ``starts[i] .. lengths[i] - 1``. With ``limit`` None (or no row longer), the input itself.
+    """
+    lengths = np.asarray(lengths, dtype=np.int64)
+    if limit is None or len(lengths) == 0 or int(lengths.max()) <= limit:
+        return values, lengths, np.zeros_like(lengths)
+    kept = np.minimum(lengths, limit)
+    starts = lengths - kept
+    w = int(kept.max())
+    steps = starts[:, None] + np.arange(w)[None, :]  # [N, W] input step of each window step
+    valid = np.arange(w)[None, :] < kept[:, None]
+    steps = np.where(valid, steps, 0)
+    windowed = np.take_along_axis(values, steps.reshape(steps.shape + (1,) * (values.ndim - 2)), axis=1)
+    windowed = np.where(valid.reshape(valid.shape + (1,) * (values.ndim - 2)), windowed, 0)
+    return windowed, kept, starts
+
+
+def place_attention(attention: np.ndarray, kept: np.ndarray, starts: np.ndarray, t: int) -> np.ndarray:
+    """Window attention ``[N, W]`` back onto the input's ``T`` steps (0 on the steps left out)."""
+    out = np.zeros((attention.shape[0], t))
+    for i, (k, s0) in enumerate(zip(kept.tolist(), starts.tolist(), strict=True)):
+        out[i, s0 : s0 + k] = attention[i, :k]
+    return out
+
+
+@torch.no_grad()
+def run_arrays(model: nn.Module, values: np.ndarray, lengths: np.ndarray, batch_size: int = 4096,
+               progress: bool = False):
+    """Run ``model`` over right-padded rows of any length (the window policy of this module).
+
+    Args:
+        values: ``[N, T, D]`` (or ``[N, T]``) float64, 0 on padding.
+        lengths: ``[N]`` valid steps per row.
+
+    Returns:
+        ``(prediction, attention)``: the next value ``[N]`` (float64) or class probabilities ``[N, K]``
+        for classifiers, and attention ``[N, T]`` with 0 on padding and on steps before the window.
+        Rows whose output is not finite hold NaN: see :func:`first_non_finite`.
+    """
+    from .masks import valid_mask
+
+    task = task_of(model)
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim == 2:
+        values = values[..., None]
+    if model.task != "next-value":
+        check_float32(values)
+    n, t = values.shape[:2]
+    windowed, kept, starts = recent_window(values, lengths, length_limit(model))
+    inputs = task.model_values(windowed)
+    order = np.argsort(kept, kind="stable")  # similar lengths together: less padding per batch
+    batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
+    if progress:
+        from tqdm.auto import tqdm
+
+        batches = tqdm(batches, desc="predicting", unit="batch", leave=False)
+    model.eval()
+    device = next(model.parameters()).device
+    prediction, attention = None, np.zeros((n, windowed.shape[1]))
+    for rows in batches:
+        w = max(1, int(kept[rows].max()))
+        x = torch.from_numpy(np.ascontiguousarray(inputs[rows, :w])).to(device)  # float64: the model casts
+        out = model(x, valid_mask(torch.from_numpy(kept[rows]), w).to(device))
+        p = (out.prediction if model.task == "next-value" else task.probabilities(out)).double().cpu().numpy()
+        if prediction is None:
+            prediction = np.zeros((n, *p.shape[1:]))
+        prediction[rows] = p
+        attention[rows, :w] = out.attention.double().cpu().numpy()
+    if prediction is None:
+        prediction = np.zeros(n)
+    return prediction, place_attention(attention, kept, starts, t)
+
+
+def first_non_finite(prediction: np.ndarray, attention: np.ndarray) -> int | None:
+    """The first row whose prediction or attention is NaN/inf, or None."""
+    bad = ~np.isfinite(prediction.reshape(len(prediction), -1)).all(1) | ~np.isfinite(attention).all(1)
+    return int(np.flatnonzero(bad)[0]) if bad.any() else None
+
+
+def _overflow(values: np.ndarray) -> BadInput:
+    big = float(np.abs(values).max())
+    return BadInput(f"the values (largest |value| {big:g}) overflow inside the model: its output is not "
+                    f"finite; rescale them")
+
+
 @torch.no_grad()
 def predict_next(values, model: nn.Module | None = None) -> Prediction:
     """Predict the next value of one sequence and return the attention over its steps.
+
+    Any length: beyond the model's ``max_len``, the most recent ``max_len`` steps are read and the earlier
+    ones get weight 0. Computed in float64; an input that still overflows is a BadInput naming it.
 
     >>> p = predict_next([2, 4, 6, 8, 10])
     >>> round(p.prediction, 2), len(p.attention), round(sum(p.influence), 6)
@@ -92,15 +232,22 @@ def predict_next(values, model: nn.Module | None = None) -> Prediction:
     model = load_pretrained("next-value") if model is None else model
     if task_of(model) is not get_task("next-value"):
         raise BadInput("predict_next needs a next-value model; this one classifies")
-    x = torch.from_numpy(check_values(values, model.config.max_len, min_len=2)).unsqueeze(0)
+    arr = check_values(values, min_len=2)
+    window, kept, starts = recent_window(arr[None, :, None], np.array([len(arr)]), length_limit(model))
+    x = torch.from_numpy(np.ascontiguousarray(window[..., 0]))
     out = forward_with_influence(model.eval(), x)
-    return Prediction(float(out.prediction[0]), out.attention[0].double().tolist(), out.influence[0].tolist(),
-                      contributions(out.influence, x, out.mask)[0].tolist())
+    parts = [out.attention.double(), out.influence.double(), contributions(out.influence, x, out.mask)]
+    if not (math.isfinite(float(out.prediction[0])) and all(bool(torch.isfinite(t).all()) for t in parts)):
+        raise _overflow(arr)
+    attention, influence, contribution = (place_attention(t.cpu().numpy(), kept, starts, len(arr))[0].tolist()
+                                          for t in parts)
+    return Prediction(float(out.prediction[0]), attention, influence, contribution)
 
 
 @torch.no_grad()
 def detect(values, model: nn.Module | None = None) -> Prediction:
-    """Score one sequence ``[T]`` or ``[T, D]`` with a classifier: P(class = 1) and attention per step."""
+    """Score one sequence ``[T]`` or ``[T, D]`` with a classifier: P(class = 1) (binary models; for more
+    classes, the probability of the predicted class), the class probabilities, and attention per step."""
     model = load_pretrained("signal") if model is None else model
     if task_of(model) is not get_task("classify"):
         raise BadInput("detect needs a classification model; this one predicts next values")
@@ -110,7 +257,10 @@ def detect(values, model: nn.Module | None = None) -> Prediction:
     if arr.ndim != 2 or arr.shape[1] != model.config.num_features:
         raise BadInput(f"model expects [T, {model.config.num_features}] input, got shape {arr.shape}")
     check_values(arr.ravel())
-    if len(arr) > model.config.max_len:
-        raise BadInput(f"got {len(arr)} steps; the model supports at most {model.config.max_len}")
-    out = model.eval()(torch.from_numpy(arr).float().unsqueeze(0))
-    return Prediction(float(task_of(model).score(out.prediction)[0]), out.attention[0].double().tolist())
+    check_float32(arr, where=lambda k: f"step {k // arr.shape[1]}, feature {k % arr.shape[1]}")
+    probabilities, attention = run_arrays(model, arr[None], np.array([len(arr)]))
+    if first_non_finite(probabilities, attention) is not None:
+        raise _overflow(arr)
+    p = probabilities[0]
+    score = float(p[get_task("classify").positive_class]) if len(p) == 2 else float(p.max())
+    return Prediction(score, attention[0].tolist(), probabilities=p.tolist())

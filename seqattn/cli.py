@@ -10,14 +10,25 @@ Errors, the rule :func:`main` applies:
   ``FileNotFoundError``/``IsADirectoryError``/``PermissionError``, and any ``ValueError``/``TypeError``
   raised while reading user data or model files (a traceback frame in :data:`INPUT_MODULES`, e.g. a
   parse error from pandas inside ``seqattn.data.io``);
+- a full disk or a read-only target (``OSError`` ENOSPC/EDQUOT/EROFS, e.g. ``> /dev/full``) is bad
+  input too;
 - anything else is a bug: one line ``seqattn: internal error (please report): <type>: <message>``,
   exit status 1; ``SEQATTN_DEBUG=1`` prints the traceback too.
+
+Output is always valid JSON (``allow_nan=False``): a value that is not finite never reaches stdout; an
+undefined metric is ``null`` beside a ``<metric>_note`` that says why.
+
+Columns: a model file trained on a file stores its schema (column mapping, feature names); later files are
+matched by name (any order). A model file without one (earlier versions, generated data) matches feature
+columns by position, with a one-line notice on stderr when the command succeeds.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import math
 import os
 import re
 import sys
@@ -29,6 +40,9 @@ EXIT_BAD_INPUT, EXIT_INTERNAL = 2, 1
 # ValueError/TypeError raised inside these modules (or the libraries they call) is about the user's data
 # or model file: seqattn.data.io and .stream parse files, seqattn.checkpoint unpickles them
 INPUT_MODULES = ("seqattn/data/io.py", "seqattn/data/stream.py", "seqattn/checkpoint.py")
+# OSErrors that are the user's environment, not our bug: a full disk, a quota, a read-only target
+_ENVIRONMENT_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS)
+_notices: list[str] = []  # printed to stderr when the command succeeds
 # argparse takes "-1e3" or "-inf" for an option; numbers like these are values here
 _NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^-(inf|infinity|nan)$", re.IGNORECASE)
 
@@ -77,17 +91,88 @@ def _json_id(value):
     return value.item() if hasattr(value, "item") else value
 
 
-def _read_csv_for(model, path, require=None):
-    from .data.io import read_long
+def _dumps(obj) -> str:
+    """Strict JSON: NaN/Infinity are refused (a clear error, never invalid JSON on stdout)."""
+    try:
+        return json.dumps(obj, allow_nan=False)
+    except ValueError:
+        raise BadInput("a result is not a finite number; the input overflows the model (rescale it)") from None
 
-    d = read_long(path, max_len=model.config.max_len, require=require)
-    want = model.config.num_features
-    if len(d.features) != want:
-        raise UsageError(
-            f"{path}: the model takes {want} feature column(s) but the file has {len(d.features)} "
-            f"({', '.join(d.features)})"
-        )
+
+def _split_names(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    names = tuple(n.strip() for n in text.split(",") if n.strip())
+    if not names:
+        raise UsageError(f"give column names separated by commas, got {text!r}")
+    return names
+
+
+def column_options(args) -> dict:
+    """read_long's column keywords from the --id-col/--time-col/... flags (only those given)."""
+    given = {"id_col": getattr(args, "id_col", None), "time_col": getattr(args, "time_col", None),
+             "label_col": getattr(args, "label_col", None), "target_col": getattr(args, "target_col", None),
+             "features": _split_names(getattr(args, "features", None)),
+             "ignore_cols": _split_names(getattr(args, "ignore_cols", None)),
+             "missing": getattr(args, "missing", None)}
+    return {k: v for k, v in given.items() if v is not None}
+
+
+def _read_csv_for(model, path, args, require=None):
+    """The file's sequences, encoded for ``model``: by the model's schema (columns by name), or, for a
+    model file without one, by position (a notice says so)."""
+    from .data.io import read_long
+    from .files import check_readable_file
+
+    check_readable_file(path, "data file")
+    options = column_options(args)
+    schema = getattr(model, "schema", None)
+    if schema is not None:
+        options.pop("missing", None)  # the schema's policy applies
+        d = read_long(path, schema=schema, require=require, **options)
+    else:
+        d = read_long(path, require=require, **options)
+        want = model.config.num_features
+        if len(d.features) != want:
+            raise UsageError(
+                f"{path}: the model takes {want} feature column(s) but the file has {len(d.features)} "
+                f"({', '.join(d.features)})"
+            )
+        _notices.append(f"seqattn: note: the model file stores no column names (an earlier version, or trained on "
+                        f"generated data): {path}'s feature columns were matched by position "
+                        f"({', '.join(d.features)})")
+    if model.task != "next-value":
+        from .api import check_float32
+
+        t, k = d.values.shape[1], len(d.features)
+        check_float32(d.values, where=lambda i: f"{_id_col(d)}={_json_id(d.ids[i // (t * k)])!r}, "
+                                                f"column {d.features[i % k]!r}")
     return d
+
+
+def _id_col(d) -> str:
+    return d.schema.id_col if d.schema is not None else "sequence_id"
+
+
+def _check_rows(d, prediction, attention) -> None:
+    """Refuse output rows that are not finite, naming the sequence whose values overflow."""
+    from .api import first_non_finite
+
+    k = first_non_finite(prediction, attention)
+    if k is not None:
+        import numpy as np
+
+        big = float(np.abs(d.values[k]).max())
+        raise BadInput(f"{_id_col(d)}={_json_id(d.ids[k])!r}: its values (largest |value| {big:g}) overflow "
+                       f"inside the model; rescale them")
+
+
+def _classes(model) -> tuple:
+    """The model's class labels (from its schema), or 0..K-1 for a file without one."""
+    schema = getattr(model, "schema", None)
+    if schema is not None and schema.classes is not None:
+        return tuple(schema.classes)
+    return tuple(range(int(getattr(model.config, "num_classes", 2))))
 
 
 def _cmd_predict(args) -> int:
@@ -100,17 +185,17 @@ def _cmd_predict(args) -> int:
             raise UsageError("give either values or --csv, not both")
         import numpy as np
 
-        from .metrics import predict_arrays
+        from .api import run_arrays
 
-        d = _read_csv_for(model, args.csv)
+        d = _read_csv_for(model, args.csv, args)
         if d.lengths.min() < 2:
             k = int(np.argmin(d.lengths))
-            raise UsageError(f"{args.csv}: sequence_id={d.ids[k]!r} has {d.lengths[k]} value; need at least 2")
-        prediction, attention = predict_arrays(model, d.values, d.mask, progress=_show_progress(len(d)))
+            raise UsageError(f"{args.csv}: {_id_col(d)}={d.ids[k]!r} has {d.lengths[k]} value; need at least 2")
+        prediction, attention = run_arrays(model, d.values, d.lengths, progress=_show_progress(len(d)))
+        _check_rows(d, prediction, attention)
         if args.json:
             _write_lines(
-                json.dumps({"sequence_id": _json_id(i), "prediction": float(p),
-                            "attention": _rounded(a[:n])})
+                _dumps({"sequence_id": _json_id(i), "prediction": float(p), "attention": _rounded(a[:n])})
                 for i, p, a, n in zip(d.ids, prediction, attention, d.lengths, strict=True)
             )
         else:
@@ -122,7 +207,7 @@ def _cmd_predict(args) -> int:
 
     p = predict_next(args.values, model)
     if args.json:
-        print(json.dumps({"prediction": p.prediction, "attention": _rounded(p.attention)}))
+        print(_dumps({"prediction": p.prediction, "attention": _rounded(p.attention)}))
     else:
         print(f"Predicted next value: {p.prediction:.4f}")
         for t, (v, w) in enumerate(zip(args.values, p.attention, strict=True)):
@@ -130,29 +215,63 @@ def _cmd_predict(args) -> int:
     return 0
 
 
-def _cmd_infer(args) -> int:
+def _class_record(classes: tuple, probabilities) -> dict:
+    """``class`` (the label as written), ``probabilities`` {label: p} and, for binary models, ``probability``
+    = P(positive class) as before."""
+    from .tasks import get_task
+
+    k = max(range(len(classes)), key=lambda j: float(probabilities[j]))
+    record = {"class": _json_id(classes[k]),
+              "probabilities": {str(c): round(float(q), 6) for c, q in zip(classes, probabilities, strict=True)}}
+    if len(classes) == 2:
+        record["probability"] = float(probabilities[get_task("classify").positive_class])
+    return record
+
+
+def _explained(args, classes: tuple, predicted):
+    """The class the map explains: --class LABEL (checked against the model's classes) or the predicted one."""
+    if args.explain_class is None:
+        return predicted
+    for c in classes:
+        if str(c) == args.explain_class:
+            return _json_id(c)
+    raise UsageError(f"--class {args.explain_class!r} is not one of the model's classes: "
+                     f"{', '.join(map(str, classes))}")
+
+
+def _top(attention, n: int, k: int, times=None) -> list[dict]:
     import numpy as np
 
+    top = np.argsort(-attention[:n], kind="stable")[:k]
+    return [{"t": int(t), "weight": round(float(attention[t]), 6),
+             **({"time": str(times[t])} if times is not None else {})} for t in top]
+
+
+def _cmd_infer(args) -> int:
     model = _model_file(args.model_file, "classify")
     if args.topk < 1:
         raise UsageError(f"--topk must be >= 1, got {args.topk}")
+    classes = _classes(model)
     if args.csv:
-        from .metrics import predict_arrays
+        from .api import run_arrays
 
-        d = _read_csv_for(model, args.csv)
-        probability, attention = predict_arrays(model, d.values, d.mask, progress=_show_progress(len(d)))
+        d = _read_csv_for(model, args.csv, args)
+        probabilities, attention = run_arrays(model, d.values, d.lengths, progress=_show_progress(len(d)))
+        _check_rows(d, probabilities, attention)
+        datetime = d.schema is not None and d.schema.time_kind == "datetime" and d.times is not None
 
-        def record(i, p, a, n):
-            top = np.argsort(-a[:n], kind="stable")[: args.topk]
-            return {"sequence_id": _json_id(i), "probability": float(p),
-                    "top": [{"t": int(t), "weight": round(float(a[t]), 6)} for t in top],
-                    "attention": _rounded(a[:n])}
+        def record(row):
+            c = _class_record(classes, probabilities[row])
+            n = int(d.lengths[row])
+            return {"sequence_id": _json_id(d.ids[row]), **c, "explains": _explained(args, classes, c["class"]),
+                    "top": _top(attention[row], n, args.topk, d.times[row] if datetime else None),
+                    "attention": _rounded(attention[row, :n])}
 
-        records = (record(*row) for row in zip(d.ids, probability, attention, d.lengths, strict=True))
+        records = (record(row) for row in range(len(d)))
         if args.json:
-            _write_lines(json.dumps(r) for r in records)
+            _write_lines(_dumps(r) for r in records)
         else:
-            _write_lines(f"{r['sequence_id']}\tP(class=1) = {r['probability']:.4f}\ttop: "
+            _write_lines(f"{r['sequence_id']}\t{_human_class(r)}\ttop: "
                          + " ".join(f"t={s['t']:02d}:{s['weight']:.3f}" for s in r["top"]) for r in records)
         return 0
     if not args.values:
@@ -164,16 +283,110 @@ def _cmd_infer(args) -> int:
         )
     from .api import check_values, detect
 
-    r = detect(check_values(args.values, model.config.max_len), model)
+    r = detect(check_values(args.values), model)
     top = r.top(args.topk)
+    c = _class_record(classes, r.probabilities)
     if args.json:
-        print(json.dumps({"probability": r.prediction, "top": [{"t": t, "weight": round(w, 6)} for t, w in top],
-                          "attention": _rounded(r.attention)}))
+        print(_dumps({**c, "explains": _explained(args, classes, c["class"]),
+                      "top": [{"t": t, "weight": round(w, 6)} for t, w in top], "attention": _rounded(r.attention)}))
     else:
-        print(f"P(class=1) = {r.prediction:.2f}")
+        print(f"P(class=1) = {r.prediction:.2f}" if len(classes) == 2
+              else f"class = {c['class']} (p = {max(r.probabilities):.2f})")
         for t, w in top:
             print(f"t={t:02d} weight={w:.2f}")
     return 0
+
+
+def _human_class(r: dict) -> str:
+    if "probability" in r:  # binary: as before
+        return f"P(class=1) = {r['probability']:.4f}"
+    return f"class={r['class']} p={r['probabilities'][str(r['class'])]:.4f}"
+
+
+_NOTES = {"roc_auc": "one class in the file", "f1": "no positive class in the file"}
+_BINARY_KEYS = ("accuracy", "roc_auc", "f1", "n")
+
+
+def finite_metrics(result: dict, notes: bool = True) -> dict:
+    """``result`` with every NaN/inf replaced by None (nested too); a top-level one gets ``<key>_note``
+    saying why it is undefined."""
+    out = {}
+    for k, v in result.items():
+        if isinstance(v, dict):
+            out[k] = finite_metrics(v, notes=False)
+        elif isinstance(v, float) and not math.isfinite(v):
+            out[k] = None
+            if notes:
+                out[f"{k}_note"] = _NOTES.get(k, "undefined on this file")
+        else:
+            out[k] = v
+    return out
+
+
+def classify_report(classes: tuple, probabilities, truth: list) -> dict:
+    """:func:`seqattn.metrics.multiclass_metrics` of class ``probabilities [N, K]`` against ``truth`` (labels
+    as written, any type, matched to the model's ``classes`` by their text), plus ``f1`` of the positive
+    class for binary models (the keys they always had) and ``unseen_classes`` {label: count} for labels
+    the model never saw (counted as errors, left out of the confusion matrix)."""
+    import numpy as np
+
+    from .metrics import classification_metrics, multiclass_metrics
+
+    index = {str(c): j for j, c in enumerate(classes)}
+    codes = np.array([index.get(str(t), -1) for t in truth], dtype=np.int64)
+    probabilities = np.asarray(probabilities, dtype=float)
+    result = multiclass_metrics(probabilities, codes, classes)
+    result["confusion_matrix"]["labels"] = [_json_id(c) for c in classes]
+    seen = codes >= 0
+    if len(classes) == 2:
+        result["f1"] = classification_metrics(probabilities[seen, 1], codes[seen])["f1"] if seen.any() else None
+        result = {**{k: result.pop(k) for k in _BINARY_KEYS if k in result}, **result}  # the keys as before first
+    unseen: dict = {}
+    for t in (str(t) for t, ok in zip(truth, seen.tolist(), strict=True) if not ok):
+        unseen[t] = unseen.get(t, 0) + 1
+    if unseen:
+        result["unseen_classes"] = unseen
+        result["unseen_note"] = (f"{sum(unseen.values())} sequence(s) carry a class the model never saw in "
+                                 f"training: counted as errors, left out of the confusion matrix")
+    return result
+
+
+def _evaluate_classify(model, args, task):
+    import numpy as np
+
+    from .api import run_arrays
+
+    classes = _classes(model)
+    if args.csv:
+        d = _read_csv_for(model, args.csv, args, require=task.target)
+        truth = [d.classes[c] if c >= 0 else d.label_names[i] for i, c in enumerate(d.label.tolist())]
+        values, lengths = d.values, d.lengths
+    else:
+        data = task.test_data(args.num_samples, args.seed, model.config)
+        values, lengths, truth = data.values, data.mask.sum(1), [classes[int(c)] for c in data.label]
+    probabilities, attention = run_arrays(model, values, np.asarray(lengths))
+    if not np.isfinite(probabilities).all():
+        raise BadInput("the model's output is not finite on this file: its values overflow inside the model; "
+                       "rescale them")
+    return classify_report(classes, probabilities, truth)
+
+
+def _windowed(model, d):
+    """LongData cut to the most recent steps the model reads (the any-length policy of seqattn.api)."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from .api import length_limit, recent_window
+
+    limit = length_limit(model)
+    if limit is None or int(d.lengths.max()) <= limit:
+        return d
+    values, kept, starts = recent_window(d.values, d.lengths, limit)
+    mask = np.arange(values.shape[1])[None, :] < kept[:, None]
+    salient = None if d.salient is None else recent_window(d.salient[..., None], d.lengths, limit)[0][..., 0]
+    times = None if d.times is None else recent_window(d.times[..., None], d.lengths, limit)[0][..., 0]
+    return replace(d, values=values, mask=mask, lengths=kept, salient=salient, times=times)
 
 
 def _cmd_evaluate(args) -> int:
@@ -183,19 +396,39 @@ def _cmd_evaluate(args) -> int:
 
     ckpt = read_checkpoint(args.model_file)  # read once: the task and the model come from the same file
     task, model = get_task(ckpt["task"]), model_from_checkpoint(ckpt, source=args.model_file)
-    if args.csv:
-        data = _read_csv_for(model, args.csv, require=task.target)
+    if task.name == "classify":
+        result = finite_metrics(_evaluate_classify(model, args, task))
     else:
-        data = task.test_data(args.num_samples, args.seed, model.config)
-    result = task.summary(evaluate(model, data))
+        if args.csv:
+            data = _windowed(model, _read_csv_for(model, args.csv, args, require=task.target))
+        else:
+            data = task.test_data(args.num_samples, args.seed, model.config)
+        result = finite_metrics(task.summary(evaluate(model, data)))
     if args.json:
-        print(json.dumps(result))
-    else:
-        for k, v in result.items():
-            if k != "per_family":
-                print(f"{k}: {v:.6g}" if isinstance(v, float) else f"{k}: {v}")
-        for f, r in result.get("per_family", {}).items():
-            print(f"  {f}: mae={r['mae']:.6g} rmse={r['rmse']:.6g} n={r['n']}")
+        print(_dumps(result))
+        return 0
+    binary = task.name == "classify" and len(result.get("confusion_matrix", {}).get("labels", ())) == 2
+    # binary models print what they always printed, in that order (the JSON has everything)
+    keys = _BINARY_KEYS if binary else [k for k in result if not isinstance(result[k], dict) and k != "unseen"]
+    for k in keys:
+        v = result.get(k)
+        if k.endswith("_note"):
+            continue
+        if v is None:
+            print(f"{k}: undefined ({result.get(f'{k}_note', 'undefined on this file')})")
+        else:
+            print(f"{k}: {v:.6g}" if isinstance(v, float) else f"{k}: {v}")
+    for f, r in result.get("per_family", {}).items():
+        print(f"  {f}: mae={r['mae']:.6g} rmse={r['rmse']:.6g} n={r['n']}")
+    if task.name == "classify" and not binary:
+        for label, r in result["per_class_recall"].items():
+            print(f"  recall[{label}]: " + ("n/a" if r is None else f"{r:.6g}"))
+        cm = result["confusion_matrix"]
+        print("confusion matrix (rows: true, columns: predicted): " + " ".join(map(str, cm["labels"])))
+        for label, row in zip(cm["labels"], cm["matrix"], strict=True):
+            print(f"  {label}: " + " ".join(map(str, row)))
+    if "unseen_note" in result:
+        print(f"note: {result['unseen_note']}: " + ", ".join(f"{k} ({v})" for k, v in result["unseen_classes"].items()))
     return 0
 
 
@@ -233,8 +466,29 @@ def _cmd_demo(args) -> int:
 _MODEL_FILE = ("--model-file", "--weights", "--ckpt")  # canonical name first; the others are aliases
 
 
+def add_column_options(s, training: bool = False) -> None:
+    """--id-col/--time-col/--label-col/--target-col/--features/--ignore-cols/--missing (default: today's names;
+    a model file that stores its columns needs none of them)."""
+    g = s.add_argument_group("columns (default: sequence_id, t, label, target; every other column a feature)")
+    g.add_argument("--id-col", help="the sequence id column (read as text: 007 stays 007)")
+    g.add_argument("--time-col", help="the column that orders a sequence's rows (numbers or ISO-8601 timestamps)")
+    g.add_argument("--label-col", help="the class label column (classify; any integers or strings)")
+    g.add_argument("--target-col", help="the next-value target column")
+    g.add_argument("--features", metavar="A,B,C", help="exactly these feature columns, by name"
+                   + ("" if training else " (a model file that stores its features matches them by name)"))
+    g.add_argument("--ignore-cols", metavar="A,B", help="columns to leave out (not features, not an error)")
+    g.add_argument("--missing", choices=["error", "ffill", "zero"],
+                   help="missing values: refuse them (default), fill forward, or fill 0; ffill/zero add a "
+                        "<column>__missing indicator" + ("" if training else " (training files; a model file "
+                                                         "keeps its own policy)"))
+
+
 def _add_predict(sub) -> None:
-    s = sub.add_parser("predict", help="next value of a sequence, with the attention of every step")
+    s = sub.add_parser("predict", help="next value of a sequence, with the attention of every step",
+                       description="Any length: a sequence longer than the model's max_len is answered from its "
+                                   "most recent max_len steps; earlier steps get weight 0 and the output still has "
+                                   "one weight per input step. Computed in float64; values that overflow the "
+                                   "model are refused (exit 2).")
     s.add_argument("values", nargs="*", help="the sequence, e.g. 2 4 6 8 10")
     s.add_argument("--values", dest="values_option", nargs="+", metavar="VALUES",
                    help="the sequence, as an option (same as the positional values)")
@@ -242,17 +496,26 @@ def _add_predict(sub) -> None:
     s.add_argument(*_MODEL_FILE, dest="model_file",
                    help="a model file from `seqattn train --out` (default: the shipped weights)")
     s.add_argument("--json", action="store_true", help="machine-readable output")
+    add_column_options(s)
     s.set_defaults(func=_cmd_predict)
 
 
 def _add_infer(sub) -> None:
-    s = sub.add_parser("infer", help="P(class=1) of a sequence and its top-k influential steps")
+    s = sub.add_parser("infer", help="class, class probabilities and the top-k influential steps of a sequence",
+                       description="JSON rows: class (the label as written), probabilities {label: p}, "
+                                   "probability (binary models: P(positive class)), top (with time when the file's "
+                                   "time column holds timestamps), attention. Any length: attention pooling reads "
+                                   "every step; Transformers read the most recent max_len steps (earlier: weight 0).")
     s.add_argument(*_MODEL_FILE, dest="model_file",
                    help="a classify model file (default: the shipped signal classifier)")
     s.add_argument("--values", nargs="+", help="a univariate sequence (multi-feature input: --csv)")
     s.add_argument("--csv", help="long-format .csv/.parquet: score every sequence")
     s.add_argument("--topk", type=int, default=3, help="how many top-attention steps to list (default 3)")
+    s.add_argument("--class", dest="explain_class", metavar="LABEL",
+                   help="the class the map explains (default: the predicted class; reported as 'explains'). "
+                        "Attention maps are shared by every class of these models")
     s.add_argument("--json", action="store_true", help="machine-readable output")
+    add_column_options(s)
     s.set_defaults(func=_cmd_infer)
 
 
@@ -262,29 +525,43 @@ def _add_evaluate(sub) -> None:
     s.add_argument("--csv", help="long-format file with `target` (next value) or `label` (classify)")
     s.add_argument("--num-samples", type=int, default=10_000, help="size of the generated test set")
     s.add_argument("--seed", type=int, default=2024, help="seed of the generated test set")
-    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.add_argument("--json", action="store_true",
+                   help="machine-readable output (classify: adds macro_f1, recall per class, confusion_matrix, "
+                        "unseen_classes; an undefined metric is null with a <metric>_note)")
+    add_column_options(s)
     s.set_defaults(func=_cmd_evaluate)
 
 
 def _add_train(sub) -> None:
-    s = sub.add_parser("train", help="train a model on generated data or a long-format CSV")
+    s = sub.add_parser("train", help="train a model on generated data or a long-format CSV",
+                       description="--csv: seqattn.fit chooses the model, schedule (optimizer steps) and input "
+                                   "scaling from the file, and prints the validation metric beside trivial "
+                                   "baselines. The model file stores the file's columns (schema).")
     s.add_argument("--task", required=True, choices=["next-value", "classify"], help="what to learn")
     s.add_argument("--model", choices=["lstm", "pooling", "transformer"],
                    help="architecture (default: lstm for next-value, pooling for classify)")
     s.add_argument("--csv", help="training data: long format with `target` (next-value) or `label` (classify)")
     s.add_argument("--epochs", type=int, help="TrainConfig.epochs (default: the task's recipe)")
     s.add_argument("--lr", type=float, help="TrainConfig.lr (default: the task's recipe)")
-    s.add_argument("--batch-size", type=int, default=256, help="sequences per batch (per process under torchrun)")
+    s.add_argument("--batch-size", type=int,
+                   help="sequences per batch (per process under torchrun; default: --csv follows the file's size, "
+                        "otherwise 256)")
+    s.add_argument("--steps", type=int, help="optimizer steps on a --csv file (default: chosen from the data; "
+                                             "--epochs E counts E passes over the training sequences)")
     s.add_argument("--num-samples", type=int, help="generated sequences per epoch (no --csv)")
     s.add_argument("--val-fraction", type=float, default=0.1, help="share of sequences held out for validation")
     s.add_argument("--seed", type=int, default=0, help="TrainConfig.seed: same seed, same numbers")
-    s.add_argument("--out", default="model.pt", help="model file to write (atomically; also the resume state)")
+    s.add_argument("--out", default="model.pt",
+                   help="model file to write (atomically; also the resume state); an existing one is kept unless "
+                        "--force or --resume; a second training to the same path fails at once (<out>.lock)")
+    s.add_argument("--force", action="store_true", help="replace an existing --out model file")
     s.add_argument("--resume", action="store_true", help="continue from the training state in --out")
     s.add_argument("--fast", action="store_true", help="tiny settings (same as SEQATTN_FAST=1)")
     s.add_argument("--dry-run", action="store_true", help="check data and settings, build the model, write nothing")
     s.add_argument("--no-progress", action="store_true", help="no progress bars")
     s.add_argument("--stream", action="store_true",
                    help="read the --csv .parquet file one row group at a time (files larger than memory)")
+    add_column_options(s, training=True)
     s.set_defaults(func=_cmd_train)
 
 
@@ -312,6 +589,8 @@ def _is_bad_input(e: BaseException) -> bool:
     """Is ``e`` the user's bad input (exit 2) rather than a bug? See the module docstring."""
     if isinstance(e, (BadInput, FileNotFoundError, IsADirectoryError, PermissionError)):
         return True
+    if isinstance(e, OSError) and e.errno in _ENVIRONMENT_ERRNOS:
+        return True
     if not isinstance(e, (ValueError, TypeError)):
         return False
     tb = e.__traceback__
@@ -326,11 +605,25 @@ def _first_line(e: BaseException) -> str:
     return str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
 
 
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``seqattn`` console script; returns the exit status."""
+    _notices.clear()
     try:
         args = build_parser().parse_args(argv)
-        return args.func(args)
+        status = args.func(args)
+        sys.stdout.flush()  # a full disk (`> /dev/full`) fails here, inside the handler, not at exit
+        for line in _notices:
+            print(line, file=sys.stderr)
+        return status
     except KeyboardInterrupt:
         print("seqattn: interrupted", file=sys.stderr)
         return 130
@@ -338,6 +631,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except Exception as e:
         if _is_bad_input(e):
+            if isinstance(e, OSError) and e.errno in _ENVIRONMENT_ERRNOS:
+                _drop_stdout()
+                print(f"seqattn: error: cannot write: {os.strerror(e.errno)}"
+                      + (f" ({e.filename})" if e.filename else " (stdout)"), file=sys.stderr)
+                return EXIT_BAD_INPUT
             print(f"seqattn: error: {_first_line(e)}", file=sys.stderr)
             return EXIT_BAD_INPUT
         if os.environ.get("SEQATTN_DEBUG") == "1":

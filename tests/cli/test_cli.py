@@ -101,7 +101,8 @@ def test_infer_and_evaluate_with_shipped_classifier(tmp_path):
     assert all(len(x["top"]) == 2 and 0 <= x["probability"] <= 1 for x in records)
     r = run("evaluate", "--ckpt", WEIGHTS_DIR / "signal.pt", "--csv", path, "--json")
     m = json.loads(r.stdout)
-    assert set(m) == {"accuracy", "roc_auc", "f1", "n"} and m["n"] == 30 and m["accuracy"] > 0.7
+    assert list(m)[:4] == ["accuracy", "roc_auc", "f1", "n"] and m["n"] == 30 and m["accuracy"] > 0.7
+    assert {"macro_f1", "per_class_recall", "confusion_matrix"} <= set(m)
 
 
 def test_evaluate_next_value_generated_and_csv(nv_csv):
@@ -132,7 +133,7 @@ def test_train_classify_from_csv_with_transformer_then_infer(tmp_path):
     r = run("train", "--task", "classify", "--model", "transformer", "--csv", csv, "--epochs", 1, "--out", out,
             "--no-progress")
     assert r.returncode == 0, r.stderr
-    assert "accuracy=" in r.stdout and "roc_auc=" in r.stdout
+    assert "accuracy " in r.stdout and "(majority " in r.stdout and "1-NN " in r.stdout  # seqattn.fit's line
     r = run("infer", "--ckpt", out, "--values", *np.round(d.values[0, :15, 0], 3), "--json")
     assert r.returncode == 0, r.stderr
     assert len(json.loads(r.stdout)["attention"]) == 15
@@ -157,7 +158,6 @@ def bad_csvs(tmp_path):
         "target_varies": (base.assign(target=[4.0, 5.0, 4.0, 7, 7, 7]), "'target' must be constant"),
         "label": (base.drop(columns="target").assign(label=[0, 0, 3, 3, 3, 3]),
                   "'label' must be constant within a sequence; sequence_id='1'"),
-        "too_long": (pd.DataFrame({"sequence_id": 1, "t": range(40), "value": range(40)}), "at most 32"),
         "two_features": (base.assign(other=1.0), "takes 1 feature column(s) but the file has 2"),
     }
     paths = {}
@@ -182,7 +182,7 @@ def test_bad_csvs_exit_2_naming_the_problem(tmp_path):
     (["1", "-inf"], "value 1 is '-inf'"),
     ([], "give the sequence's values"),
     (["5"], "need at least 2 values"),
-    ([str(i) for i in range(33)], "at most 32"),
+    (["1_000", "2"], "value 0 is not a number: '1_000'"),
 ])
 def test_bad_values_exit_2(values, message):
     assert_bad_input(run("predict", *values), message)

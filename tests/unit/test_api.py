@@ -1,5 +1,7 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import seqattn
 from seqattn.api import check_values, detect, load_pretrained, predict_next
@@ -58,3 +60,43 @@ def test_package_exports_are_lazy_and_complete():
         assert getattr(seqattn, name) is not None
     with pytest.raises(AttributeError):
         seqattn.nope  # noqa: B018
+
+
+def test_any_length_next_value_reads_the_most_recent_max_len_steps():
+    model = load_pretrained("next-value")
+    w = model.config.max_len
+    values = [3.0 * k for k in range(w + 25)]
+    p = predict_next(values, model)
+    assert len(p.attention) == len(values) and not any(p.attention[:25])
+    assert sum(p.attention) == pytest.approx(1, abs=1e-5)
+    assert p.prediction == pytest.approx(predict_next(values[25:], model).prediction)
+
+
+def test_values_are_read_as_a_csv_reads_them_and_float32_range_is_checked():
+    from seqattn.api import check_float32
+
+    with pytest.raises(ValueError, match="'1_000'"):
+        check_values(["1_000", "2"])
+    with pytest.raises(ValueError, match="1e\\+39 .*float32"):
+        detect(np.array([[1e39, 0, 0, 0]] + [[0.0] * 4] * 5))
+    check_float32(np.array([3e38, -3e38]))
+    with pytest.raises(ValueError, match="overflow"):
+        predict_next([1e308, -1e308, 1e308])
+
+
+@given(lengths=st.lists(st.integers(1, 20), min_size=1, max_size=6), limit=st.integers(1, 12))
+@settings(max_examples=40, deadline=None)
+def test_recent_window_keeps_each_rows_last_steps(lengths, limit):
+    from seqattn.api import place_attention, recent_window
+
+    lengths = np.array(lengths)
+    t = int(lengths.max())
+    values = np.where(np.arange(t)[None, :] < lengths[:, None], np.arange(t)[None, :] + 1.0, 0)[..., None]
+    windowed, kept, starts = recent_window(values, lengths, limit)
+    for i, n in enumerate(lengths):
+        k = min(n, limit)
+        assert kept[i] == k and starts[i] == n - k
+        np.testing.assert_array_equal(windowed[i, :k, 0], np.arange(n - k, n) + 1.0)
+        assert not windowed[i, k:].any()
+    back = place_attention(np.ones((len(lengths), windowed.shape[1])), kept, starts, t)
+    assert (back.sum(1) == kept).all() and not back[np.arange(t)[None, :] >= lengths[:, None]].any()

@@ -102,3 +102,55 @@ def test_every_shipped_model_file_loads(path):
     ckpt = read_checkpoint(path)
     model = load_model(path, task=ckpt["task"])
     assert model.task == ckpt["task"] and not model.training
+
+
+def test_absurd_config_is_refused_before_allocating(tmp_path, saved):
+    from seqattn.checkpoint import MAX_PARAMETERS, parameter_count
+
+    ckpt = read_checkpoint(saved[1])
+    assert parameter_count(ckpt["model"], ckpt["task"], ckpt["config"]) == sum(
+        t.numel() for t in (*saved[0].parameters(), *saved[0].buffers()))
+    ckpt["config"]["hidden_size"] = 10_000_000
+    assert parameter_count(ckpt["model"], ckpt["task"], ckpt["config"]) > MAX_PARAMETERS
+    torch.save(ckpt, tmp_path / "big.pt")
+    with pytest.raises(ValueError, match="parameters"):
+        load_model(tmp_path / "big.pt")
+
+
+def test_non_finite_weights_are_refused(tmp_path, saved):
+    ckpt = read_checkpoint(saved[1])
+    name = next(k for k, v in ckpt["state_dict"].items() if v.is_floating_point())
+    ckpt["state_dict"][name] = torch.full_like(ckpt["state_dict"][name], float("inf"))
+    torch.save(ckpt, tmp_path / "inf.pt")
+    with pytest.raises(ValueError, match=f"{name}.*NaN or infinite"):
+        load_model(tmp_path / "inf.pt")
+
+
+def test_schema_is_stored_and_loaded_and_legacy_files_have_none(tmp_path, saved):
+    import pandas as pd
+
+    from seqattn.data.schema import Schema
+
+    model = tiny_model("pooling", "classify")
+    df = pd.DataFrame({"sequence_id": ["a"] * 3 + ["b"] * 3, "t": [0, 1, 2] * 2,
+                       **{f"x{i}": np.arange(6.0) + i for i in range(model.config.num_features)},
+                       "label": [0] * 3 + [1] * 3})
+    schema = Schema.fit(df, task="classify")
+    path = save_checkpoint(model, tmp_path / "s.pt", schema=schema.to_dict())
+    assert load_model(path).schema == schema
+    assert load_model(saved[1]).schema is None
+    ckpt = read_checkpoint(path)
+    ckpt["schema"] = {"nonsense": 1}
+    torch.save(ckpt, tmp_path / "bad.pt")
+    with pytest.raises(ValueError, match="stored schema is malformed"):
+        load_model(tmp_path / "bad.pt")
+
+
+def test_directories_and_fifos_are_named(tmp_path):
+    import os
+
+    with pytest.raises(ValueError, match="is a directory"):
+        load_model(tmp_path)
+    os.mkfifo(tmp_path / "pipe.pt")
+    with pytest.raises(ValueError, match="FIFO"):
+        load_model(tmp_path / "pipe.pt")
