@@ -323,7 +323,8 @@ def occlusion_map(model, x, mask, window: int = 3, **_):
         shape = (window,) if xg.dim() == 2 else (window, xg.shape[2])
         with torch.no_grad():
             return Occlusion(score).attribute(xg, sliding_window_shapes=shape, baselines=base,
-                                              additional_forward_args=(mask,))
+                                              additional_forward_args=(mask,),
+                                              perturbations_per_eval=max(1, min(64, 4096 // len(xg))))
 
     return _captum_map(model, x, mask, make)
 

@@ -246,3 +246,67 @@ def plot_class_influence(values, maps, labels, classes=("0", "1"), title: str = 
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def plot_feature_time(cells, feature_names=None, signed: bool = False, vmax: float | None = None, ax=None,
+                      title: str = "", label: str = "influence"):
+    """Heatmap of one sequence's feature×time map ``[T, D]`` (rows = features, columns = steps) with a
+    colour bar. ``signed``: a diverging map centred on 0; ``vmax``: a fixed colour scale (maps drawn with
+    the same ``vmax`` compare at a glance), else the map's own max |value|."""
+    from matplotlib.colors import Normalize, TwoSlopeNorm
+
+    cells = np.asarray(cells, dtype=float)
+    if cells.ndim == 1:
+        cells = cells[:, None]
+    if not np.isfinite(cells).all():
+        raise ValueError("plot_feature_time: the map contains NaN or inf")
+    t, d = cells.shape
+    names = list(feature_names or [f"x{k}" for k in range(d)])
+    top = float(vmax if vmax is not None else (np.abs(cells).max() or 1.0))
+    norm = TwoSlopeNorm(0.0, -top, top) if signed else Normalize(0.0, top)
+    if ax is None:
+        fig, ax = _plt().subplots(figsize=(9, 0.45 * d + 1.3))
+    else:
+        fig = ax.figure
+    image = ax.imshow(cells.T, aspect="auto", cmap="RdBu_r" if signed else "magma", norm=norm,
+                      interpolation="nearest", extent=(-0.5, t - 0.5, d - 0.5, -0.5))
+    ax.set_yticks(range(d), names)
+    ax.set_xlabel("t")
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, label=label, extend="max" if vmax is not None and not signed else "neither",
+                 pad=0.01)
+    return fig
+
+
+def plot_maps_side_by_side(values, maps: dict, title: str = "", mask=None):
+    """Every map of a few sequences side by side: one row per sequence (its values on the left), one
+    column per map, each cell a [T] strip (time reduction) on one fixed 0..1-of-max scale per map.
+
+    ``values`` ``[N, T]`` or ``[N, T, D]``; ``maps``: ``{name: [N, T]}`` (non-negative or signed)."""
+    plt = _plt()
+    values = np.asarray(values, dtype=float)
+    n, t = values.shape[:2]
+    mask = np.ones((n, t), bool) if mask is None else np.asarray(mask, bool)
+    names = list(maps)
+    fig, axes = plt.subplots(n, len(names) + 1, figsize=(2.2 * (len(names) + 1), 1.25 * n + 0.8),
+                             squeeze=False, sharex=True)
+    for i in range(n):
+        steps = np.flatnonzero(mask[i])
+        v = values[i, steps]
+        axes[i, 0].plot(steps, v if v.ndim == 1 else v, lw=0.9)
+        axes[i, 0].set_yticks([])
+        for j, name in enumerate(names, start=1):
+            m = np.asarray(maps[name], dtype=float)[i]
+            top = np.abs(m[steps]).max() or 1.0
+            signed = (m < 0).any()
+            axes[i, j].bar(steps, m[steps] / top, color=np.where(m[steps] < 0, "tab:blue", "tab:red"), width=0.9)
+            axes[i, j].set_ylim(-1.05 if signed else 0, 1.05)
+            axes[i, j].set_yticks([])
+            if i == 0:
+                axes[i, j].set_title(name, fontsize=9)
+    axes[0, 0].set_title("sequence", fontsize=9)
+    for ax in axes[-1]:
+        ax.set_xlabel("t", fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -1,6 +1,7 @@
 """The apps without a browser: set slider values, read the model's output."""
 
 import matplotlib
+import numpy as np
 import pytest
 
 matplotlib.use("Agg")
@@ -27,16 +28,49 @@ def test_next_value_app_follows_sliders_presets_and_length():
     assert [b.get_height() for b in bars] == pytest.approx(app.result.attention)
 
 
-def test_signal_app_attention_follows_the_event():
+def test_signal_app_attention_and_the_map_follow_the_event():
+    from seqattn.explain import top_steps
+
     app = signal_app()
-    tops = []
     for position in (8, 30, 50):
         app.position.value = position
         assert app.result.prediction > 0.9
-        tops.append(app.result.top(1)[0][0])
-        assert position <= tops[-1] < position + 6
+        assert position <= app.result.top(1)[0][0] < position + 6  # raw attention
+        t, _, feature = top_steps(app.cells, k=1)[0]  # the consensus map [T, D]
+        assert position <= t < position + 6 and f"top step t={t}" in app.text.value
+        assert f"top feature x{feature}" in app.text.value and "inside the event" in app.text.value
+    assert app.cells.shape == (64, 4) and abs(app.cells.sum() - 1) < 1e-9
+    before = app.values.copy()
+    app.seed.value = 7  # a new noise draw: different background, same event
+    assert not np.allclose(app.values, before) and app.result.prediction > 0.9
+    app.map_select.value = "integrated_gradients"
+    assert "integrated_gradients: top step" in app.text.value
     app.amplitude.value = 0.0
     assert app.result.prediction < 0.5 and "P(class=1)" in app.text.value
+
+
+def test_signal_figure_keeps_fixed_colour_scales_and_a_feature_legend():
+    from seqattn.widgets import SIGNAL_SCALE
+
+    app = signal_app()
+    heat = app._canvas.heat
+    assert (heat.norm.vmin, heat.norm.vmax) == (0, SIGNAL_SCALE[1])
+    assert (app._canvas.strip.norm.vmin, app._canvas.strip.norm.vmax) == (0, SIGNAL_SCALE[0])
+    app.amplitude.value = 0.0  # a diffuse map keeps the same scale: it looks dim, not as hot as a confident one
+    assert heat.norm.vmax == SIGNAL_SCALE[1] and app.cells.max() < SIGNAL_SCALE[1]
+    labels = [t.get_text() for t in app.figure.axes[0].get_legend().get_texts()]
+    assert labels == ["x0", "x1", "x2", "x3", "planted event"]
+    assert app.output.value[:4] == b"\x89PNG"
+
+
+def test_slider_range_follows_the_scale():
+    from seqattn.widgets import slider_range
+
+    assert slider_range([2, 4, 6, 8, 10]) == (-6.0, 18.0, 0.01)
+    lo, hi, step = slider_range(PRESETS["sin t"])
+    assert -3 < lo < -1 and 1 < hi < 3 and step == 0.01
+    lo, hi, step = slider_range([1e-3, 2e-3])
+    assert step == 1e-5 and lo < 1e-3 < 2e-3 < hi < 1e-2
 
 
 def test_make_signal_sequence_marks_the_event():
