@@ -499,7 +499,8 @@ def explain_report(model, data, methods=None, n: int = 256, seed: int = 0):
     localisation scores, ``salient``; ``label`` is used when present): one DataFrame, one row per map.
 
     ``empty_maps`` counts the sequences whose map was zero on every step (kept as zeros: nothing to rank).
-    ``df.attrs["curves"]`` holds the deletion/insertion curves (for :func:`seqattn.plots.plot_deletion`)
+    ``df.attrs["curves"]`` holds the deletion/insertion curves (for :func:`seqattn.plots.plot_deletion`),
+    ``df.attrs["deletion_higher_is_better"]`` which way the deletion curve is better for the model's task
     and ``df.attrs["attention_tests"]`` the uniform/permutation tests.
     """
     import pandas as pd
@@ -528,6 +529,10 @@ def explain_report(model, data, methods=None, n: int = 256, seed: int = 0):
         records.append(row)
     df = pd.DataFrame(records).set_index("map")
     df.attrs["curves"] = curves
+    df.attrs["task"] = task.name
+    # which way is better, per task (classify: removing what mattered drops the class probability;
+    # next value: removing what mattered moves the prediction)
+    df.attrs["deletion_higher_is_better"] = task.name == "next-value"
     y = None if label is None else np.asarray(label)[rows]
     df.attrs["attention_tests"] = attention_tests(model, x, mask, y)  # every seqattn model pools
     return df

@@ -126,8 +126,13 @@ def plot_signal_attention(values, attention, salient=None, probability: float | 
     return fig
 
 
-def plot_attention_heatmap(attention, lengths, family, per_family: int = 6):
-    """Attention over a batch of next-value sequences (rows), grouped by family (seaborn heatmap)."""
+def plot_attention_heatmap(attention, lengths, family, per_family: int = 6, scale: str = "raw",
+                           label: str = "attention"):
+    """A map over a batch of next-value sequences (rows), grouped by family (seaborn heatmap).
+
+    ``scale``: ``"raw"`` (the values as given, sequential colours), ``"length"`` (attention × the
+    sequence's length on a diverging scale centred on 1 = uniform: 1/length no longer hides the pattern)
+    or ``"signed"`` (a diverging scale centred on 0, e.g. recipe weights)."""
     import seaborn as sns
 
     plt = _plt()
@@ -140,9 +145,18 @@ def plot_attention_heatmap(attention, lengths, family, per_family: int = 6):
     t = int(np.max(np.asarray(lengths)[rows]))
     grid = np.full((len(rows), t), np.nan)
     for r, i in enumerate(rows):
-        grid[r, : lengths[i]] = attention[i, : lengths[i]]
+        grid[r, : lengths[i]] = attention[i, : lengths[i]] * (lengths[i] if scale == "length" else 1)
+    if scale not in ("raw", "length", "signed"):
+        raise ValueError(f"scale must be 'raw', 'length' or 'signed', got {scale!r}")
+    style = {"cmap": "viridis"}
+    if scale == "length":
+        top = max(float(np.nanmax(np.abs(grid - 1))), 1e-9)
+        style, label = {"cmap": "PuOr_r", "center": 1.0, "vmin": 1 - top, "vmax": 1 + top}, f"{label} × length (1 = uniform)"
+    elif scale == "signed":
+        top = max(float(np.nanmax(np.abs(grid))), 1e-9)
+        style = {"cmap": "RdBu_r", "center": 0.0, "vmin": -top, "vmax": top}
     fig, ax = plt.subplots(figsize=(10, 0.22 * len(rows) + 1.5))
-    sns.heatmap(grid, ax=ax, cmap="viridis", yticklabels=labels, cbar_kws={"label": "attention"})
+    sns.heatmap(grid, ax=ax, yticklabels=labels, cbar_kws={"label": label}, **style)
     ax.tick_params(axis="y", labelsize=6)
     ax.set_xlabel("t (padding blank)")
     fig.tight_layout()
@@ -190,7 +204,8 @@ def plot_confusion_roc(probability, label, threshold: float = 0.5):
 
 
 def plot_deletion(report, title: str = ""):
-    """Deletion and insertion curves of every map in an ``explain_report`` table (``report.attrs["curves"]``)."""
+    """Deletion and insertion curves of every map in an ``explain_report`` table (``report.attrs["curves"]``);
+    the titles say which direction is better for the report's task (mean of each curve in the legend)."""
     plt = _plt()
     curves = report.attrs["curves"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), sharex=True)
@@ -199,12 +214,19 @@ def plot_deletion(report, title: str = ""):
         x = np.linspace(0, 1, len(c["deletion"]))
         left.plot(x, c["deletion"], marker=".", label=f"{name} ({np.mean(c['deletion']):.3f})", **style)
         right.plot(x, c["insertion"], marker=".", label=f"{name} ({np.mean(c['insertion']):.3f})", **style)
-    left.set_title("deletion: remove steps in map order")
-    right.set_title("insertion: reveal steps in map order")
+    higher = report.attrs.get("deletion_higher_is_better")
+    if higher is None:
+        left.set_title("deletion: remove steps in map order")
+        right.set_title("insertion: reveal steps in map order")
+        left.set_ylabel("explained score")
+    else:  # say which way is better for this task
+        better = ("higher", "lower") if higher else ("lower", "higher")
+        left.set_title(f"deletion: remove steps in map order ({better[0]} is better)", fontsize=10)
+        right.set_title(f"insertion: reveal steps in map order ({better[1]} is better)", fontsize=10)
+        left.set_ylabel("|prediction change| / mean step" if higher else "P(predicted class)")
     for ax in (left, right):
         ax.set_xlabel("share of steps")
         ax.legend(fontsize=7)
-    left.set_ylabel("explained score")
     fig.suptitle(title)
     fig.tight_layout()
     return fig

@@ -32,3 +32,32 @@ def test_maps_side_by_side_one_row_per_sequence_one_column_per_map():
     assert len(fig.axes) == 9 and fig.axes[1].get_title() == "a"
     assert len(fig.axes[4].patches) == 6  # sequence 1 has 6 valid steps
     assert fig.axes[2].get_ylim()[0] < 0  # a signed map gets a negative half
+
+
+def test_deletion_plot_says_which_direction_is_better():
+    import pandas as pd
+
+    from seqattn.plots import plot_deletion
+
+    report = pd.DataFrame({"deletion_auc": [0.3]}, index=["m"])
+    report.attrs["curves"] = {"m": {"deletion": np.linspace(1, 0, 11), "insertion": np.linspace(0, 1, 11)}}
+    report.attrs["deletion_higher_is_better"] = False  # a classifier
+    left, right = plot_deletion(report).axes
+    assert "lower is better" in left.get_title() and "higher is better" in right.get_title()
+    report.attrs["deletion_higher_is_better"] = True  # next value
+    assert "higher is better" in plot_deletion(report).axes[0].get_title()
+
+
+def test_attention_heatmap_times_length_is_centred_on_uniform():
+    from seqattn.plots import plot_attention_heatmap
+
+    attention = np.zeros((2, 6))
+    attention[0, :4], attention[1] = 0.25, [0.1, 0.1, 0.1, 0.1, 0.1, 0.5]
+    fig = plot_attention_heatmap(attention, np.array([4, 6]), np.array(["a", "b"]), scale="length")
+    mesh = fig.axes[0].collections[0]
+    grid = np.ma.filled(mesh.get_array(), np.nan).reshape(2, 6)
+    np.testing.assert_allclose(grid[0, :4], 1.0)  # uniform attention reads 1 whatever the length
+    np.testing.assert_allclose(grid[1], [0.6, 0.6, 0.6, 0.6, 0.6, 3.0])
+    assert mesh.norm.vmin == pytest.approx(-1.0) and mesh.norm.vmax == pytest.approx(3.0)
+    with pytest.raises(ValueError, match="scale must be"):
+        plot_attention_heatmap(attention, np.array([4, 6]), np.array(["a", "b"]), scale="log")
