@@ -10,11 +10,14 @@ sign, Σ|m| = 1). The maps:
 - ``attention_norm``: attention × the norm of the value vector it weights (Kobayashi et al. 2020);
 - ``rollout``: Transformer only, pooling attention propagated through head-averaged self-attention
   with the residual (Abnar & Zuidema 2020); :func:`head_maps` gives one map per layer and head;
-- ``grad_input``: |gradient × input| (Captum ``InputXGradient``);
-- ``integrated_gradients``: |Integrated Gradients| from a zero baseline (Captum);
+- ``grad_input``: gradient × input (Captum ``InputXGradient``);
+- ``integrated_gradients``: Integrated Gradients from the task's baseline (Captum; 0 for classifiers, the
+  sequence mean for next value);
 - ``occlusion``: score change when a window of steps is replaced by the baseline (Captum ``Occlusion``);
 - ``consensus`` (the default, :data:`DEFAULT_MAP`): the mean of the ``integrated_gradients``,
   ``occlusion`` and ``attention_norm`` maps — gradient, perturbation and attention evidence together;
+- ``contributions`` and ``recipe_weights`` (next-value models only): the exact decomposition of the
+  forecast (:mod:`seqattn.influence`): w_t·(x_t − mean) and w_t;
 - ``random``: a seeded random map, the floor every map must beat.
 
 Gradient and occlusion maps give one value per cell. The time-only maps (``attention``, ``attention_norm``,
@@ -63,15 +66,15 @@ DEFAULT_MAP = "consensus"
 CONSENSUS_PARTS = ("integrated_gradients", "occlusion", "attention_norm")
 
 
-def register_map(name: str, needs: str | None = None):
+def register_map(name: str, needs: str | None = None, task: str | None = None):
     """Decorator: register an influence map ``fn(model, x, mask, *, seed, ig_steps, window)`` under
     ``name``. It returns raw, unnormalised evidence: ``[B, T]`` (one weight per step, spread over the
     features by |x − baseline| share) or ``[B, T, D]`` (one signed value per cell); :func:`influence_map`
     checks, normalises and reduces it. ``needs`` names the model capability the map requires (e.g.
-    ``"self_attention"``)."""
+    ``"self_attention"``), ``task`` the only task it explains (e.g. ``"next-value"``)."""
 
     def decorate(fn):
-        fn.needs = needs
+        fn.needs, fn.task = needs, task
         MAPS[name] = fn
         return fn
 
@@ -82,8 +85,8 @@ def applicable(model: nn.Module, method: str) -> bool:
     """Can ``method`` explain ``model`` (does the model have the capability the map needs)?"""
     from .models import capabilities
 
-    needs = MAPS[method].needs
-    return needs is None or needs in capabilities(model)
+    needs, task = MAPS[method].needs, getattr(MAPS[method], "task", None)
+    return (needs is None or needs in capabilities(model)) and (task is None or task_of(model).name == task)
 
 
 def _score_fn(model: nn.Module):
@@ -327,6 +330,23 @@ def occlusion_map(model, x, mask, window: int = 3, **_):
                                               perturbations_per_eval=max(1, min(64, 4096 // len(xg))))
 
     return _captum_map(model, x, mask, make)
+
+
+@register_map("contributions", task="next-value")
+def contributions_map(model, x, mask, **_):
+    """Next value: the exact contributions w_t·(x_t − mean) of :mod:`seqattn.influence`, in the
+    prediction's units; they sum to prediction − mean and equal Integrated Gradients from the mean."""
+    from .influence import recipe
+
+    return recipe(model, x, mask).contributions
+
+
+@register_map("recipe_weights", task="next-value")
+def recipe_weights_map(model, x, mask, **_):
+    """Next value: the recipe weights w_t = ∂prediction/∂x_t (Σ w_t = 1, Σ w_t·x_t = prediction)."""
+    from .influence import recipe
+
+    return recipe(model, x, mask).weights
 
 
 @register_map("consensus")

@@ -404,3 +404,15 @@ def signal_app(model=None, length: int = 64, continuous: bool = True) -> SignalA
         control.observe(app.update, "value")
     app.update()
     return app
+
+
+CHECKS_TAG = "checks"  # notebook cells with this tag run (nbval, Jupyter) but the app page hides them
+
+
+def app_page_style():
+    """Display once at the top of an app notebook: on the rendered page (Voila, ``make app``) the cells
+    tagged :data:`CHECKS_TAG` are hidden — Voila's template gives each cell a ``celltag_<tag>`` class —
+    so the page shows only the apps while the notebook's checks still run in Jupyter and under nbval."""
+    from IPython.display import HTML
+
+    return HTML(f"<style>.celltag_{CHECKS_TAG} {{display: none !important;}}</style>")
