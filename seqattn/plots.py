@@ -300,11 +300,12 @@ def plot_feature_time(cells, feature_names=None, signed: bool = False, vmax: flo
     return fig
 
 
-def plot_maps_side_by_side(values, maps: dict, title: str = "", mask=None):
+def plot_maps_side_by_side(values, maps: dict, title: str = "", mask=None, salient=None):
     """Every map of a few sequences side by side: one row per sequence (its values on the left), one
     column per map, each cell a [T] strip (time reduction) on one fixed 0..1-of-max scale per map.
 
-    ``values`` ``[N, T]`` or ``[N, T, D]``; ``maps``: ``{name: [N, T]}`` (non-negative or signed)."""
+    ``values`` ``[N, T]`` or ``[N, T, D]``; ``maps``: ``{name: [N, T]}`` (non-negative or signed; signed
+    bars are red above 0, blue below); ``salient`` ``[N, T]``: ground-truth steps, shaded in every panel."""
     plt = _plt()
     values = np.asarray(values, dtype=float)
     n, t = values.shape[:2]
@@ -317,6 +318,10 @@ def plot_maps_side_by_side(values, maps: dict, title: str = "", mask=None):
         v = values[i, steps]
         axes[i, 0].plot(steps, v if v.ndim == 1 else v, lw=0.9)
         axes[i, 0].set_yticks([])
+        if salient is not None and np.asarray(salient)[i].any():
+            truth = np.flatnonzero(np.asarray(salient)[i])
+            for ax in axes[i]:
+                ax.axvspan(truth[0] - 0.5, truth[-1] + 0.5, color="gold", alpha=0.35, lw=0)
         for j, name in enumerate(names, start=1):
             m = np.asarray(maps[name], dtype=float)[i]
             top = np.abs(m[steps]).max() or 1.0

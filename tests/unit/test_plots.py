@@ -28,10 +28,13 @@ def test_feature_time_heatmap_rows_are_features_on_a_fixed_or_diverging_scale():
 def test_maps_side_by_side_one_row_per_sequence_one_column_per_map():
     values = np.arange(24.0).reshape(3, 8)
     maps = {"a": np.random.default_rng(0).random((3, 8)), "signed": np.linspace(-1, 1, 24).reshape(3, 8)}
-    fig = plot_maps_side_by_side(values, maps, mask=np.arange(8) < np.array([[8], [6], [8]]))
+    salient = np.zeros((3, 8), bool)
+    salient[0, 2:4] = True
+    fig = plot_maps_side_by_side(values, maps, mask=np.arange(8) < np.array([[8], [6], [8]]), salient=salient)
     assert len(fig.axes) == 9 and fig.axes[1].get_title() == "a"
     assert len(fig.axes[4].patches) == 6  # sequence 1 has 6 valid steps
     assert fig.axes[2].get_ylim()[0] < 0  # a signed map gets a negative half
+    assert len(fig.axes[0].patches) == 1 and not fig.axes[3].patches  # the truth shaded on row 0 only
 
 
 def test_deletion_plot_says_which_direction_is_better():
