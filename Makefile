@@ -8,7 +8,7 @@ export OMP_WAIT_POLICY := PASSIVE
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint lab app bench peers weights clean
+.PHONY: help demo test lint lab app bench frontdoor peers weights clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -42,6 +42,12 @@ bench: $(STAMP)  ## run every benchmark; results in benchmarks/results/ (quoted 
 	$(PY) benchmarks/bench_cli.py
 	$(PY) benchmarks/bench_explain.py
 	$(PY) benchmarks/bench_stream.py
+	$(PY) benchmarks/bench_length.py
+
+frontdoor:  ## seqattn train/evaluate, default flags, on UCR/UEA sets vs 1-NN ED/DTW and published results (own venv)
+	@test -x .venv-frontdoor/bin/python || python3 -m venv .venv-frontdoor
+	.venv-frontdoor/bin/python -m pip install -q --disable-pip-version-check -c constraints-cpu.txt -e '.[frontdoor]'
+	.venv-frontdoor/bin/python benchmarks/bench_frontdoor.py
 
 peers:  ## seqattn vs darts / statsmodels / aeon on real data (own venv .venv-peers; ~15 min)
 	@test -x .venv-peers/bin/python || python3 -m venv .venv-peers
@@ -52,4 +58,4 @@ weights: $(STAMP)  ## retrain the shipped weights/ and saved_models/ (about 9 mi
 	$(PY) -m seqattn.pretrain all
 
 clean:  ## remove the venv and caches
-	rm -rf $(VENV) .venv-peers .pytest_cache .hypothesis reports
+	rm -rf $(VENV) .venv-peers .venv-frontdoor .pytest_cache .hypothesis reports

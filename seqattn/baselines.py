@@ -50,3 +50,25 @@ def fit_threshold(scores: np.ndarray, labels: np.ndarray) -> float:
     ones_above = (y == 1).sum() - np.cumsum(y == 1)
     i = int(np.argmax(zeros_below + ones_above))
     return float((s[i] + s[min(i + 1, len(s) - 1)]) / 2)
+
+
+def majority_class(train_label: np.ndarray, n: int) -> np.ndarray:
+    """The most frequent training class (ties: the smallest code), ``n`` times."""
+    counts = np.bincount(np.asarray(train_label)[np.asarray(train_label) >= 0])
+    return np.full(n, int(np.argmax(counts)), dtype=np.int64)
+
+
+def one_nearest_neighbour(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray,
+                          chunk: int = 512) -> np.ndarray:
+    """Label of the nearest training sequence in Euclidean distance over the padded arrays ``[N, T, ...]``
+    (shorter sequences padded with 0; ties: the first), computed in chunks of test rows."""
+    a = np.asarray(train_x, dtype=np.float64).reshape(len(train_x), -1)
+    b = np.asarray(test_x, dtype=np.float64).reshape(len(test_x), -1)
+    width = max(a.shape[1], b.shape[1])
+    a, b = np.pad(a, ((0, 0), (0, width - a.shape[1]))), np.pad(b, ((0, 0), (0, width - b.shape[1])))
+    norms = (a**2).sum(1)
+    out = np.empty(len(b), dtype=np.asarray(train_y).dtype)
+    for i in range(0, len(b), chunk):
+        d = norms[None, :] - 2 * b[i : i + chunk] @ a.T
+        out[i : i + chunk] = np.asarray(train_y)[d.argmin(1)]
+    return out

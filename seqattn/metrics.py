@@ -101,8 +101,75 @@ def next_value_table(prediction, values, lengths, target, family=None, oracle=No
     return pd.DataFrame(rows).set_index("family")
 
 
+@torch.no_grad()
+def predict_proba_arrays(model: nn.Module, values: np.ndarray, mask: np.ndarray, batch_size: int = 4096,
+                         progress: bool = False):
+    """A classifier over all rows: ``(probabilities [N, K], attention [N, T])`` as numpy arrays in row order."""
+    from .data.loaders import BucketLoader
+
+    model.eval()
+    task = task_of(model)
+    n, t = mask.shape
+    attention, parts = np.zeros((n, t)), {}
+    device = next(model.parameters()).device
+    loader = BucketLoader(values, mask, np.zeros(n), batch_size, shuffle=False)
+    if progress:
+        from tqdm.auto import tqdm
+
+        loader = tqdm(loader, desc="predicting", unit="batch", leave=False)
+    for batch in loader:
+        out = model(batch.x.to(device), batch.mask.to(device))
+        rows = batch.index.numpy()
+        parts[rows[0]] = (rows, task.probabilities(out).double().cpu().numpy())
+        attention[rows, : batch.x.shape[1]] = out.attention.double().cpu().numpy()
+    k = next(iter(parts.values()))[1].shape[1] if parts else 2
+    probabilities = np.zeros((n, k))
+    for rows, p in parts.values():
+        probabilities[rows] = p
+    return probabilities, attention
+
+
+def multiclass_metrics(probabilities: np.ndarray, label: np.ndarray, classes=None) -> dict:
+    """Accuracy, macro F1, per-class recall and the confusion matrix for K classes (scikit-learn).
+
+    ``label`` holds class codes 0..K-1; a code of -1 marks a class the model never saw in training: such
+    sequences count as errors and are listed under ``unseen``. ``classes`` names the codes (default
+    ``0..K-1``). ROC AUC is one-vs-rest (binary: of P(class 1)); None, with a note, when undefined.
+    """
+    from sklearn.metrics import confusion_matrix, f1_score, recall_score, roc_auc_score
+
+    probabilities, label = np.asarray(probabilities, dtype=float), np.asarray(label)
+    k = probabilities.shape[1]
+    names = [str(c) for c in (classes if classes is not None else range(k))]
+    predicted = probabilities.argmax(1)
+    seen = label >= 0
+    codes = np.arange(k)
+    result = {"accuracy": float((predicted == label).mean()) if len(label) else None,
+              "macro_f1": float(f1_score(label[seen], predicted[seen], labels=codes, average="macro",
+                                         zero_division=0)) if seen.any() else None,
+              "per_class_recall": {}, "n": int(len(label))}
+    recall = recall_score(label[seen], predicted[seen], labels=codes, average=None, zero_division=0)
+    for j, name in enumerate(names):
+        result["per_class_recall"][name] = float(recall[j]) if (label == j).any() else None
+    result["confusion_matrix"] = {"labels": names, "matrix": confusion_matrix(label[seen], predicted[seen],
+                                                                              labels=codes).tolist()}
+    present = np.unique(label[seen])
+    if len(present) < 2:
+        result["roc_auc"], result["roc_auc_note"] = None, f"{len(present)} class in the file"
+    elif k == 2:
+        result["roc_auc"] = float(roc_auc_score(label[seen], probabilities[seen, 1]))
+    elif len(present) == k:
+        result["roc_auc"] = float(roc_auc_score(label[seen], probabilities[seen], multi_class="ovr",
+                                                labels=codes))
+    else:
+        result["roc_auc"], result["roc_auc_note"] = None, "not every class is in the file (one-vs-rest AUC)"
+    if not seen.all():
+        result["unseen"] = int((~seen).sum())
+    return result
+
+
 def classification_metrics(probability: np.ndarray, label: np.ndarray, threshold: float = 0.5) -> dict:
-    """Accuracy, ROC AUC and F1 (scikit-learn) and n."""
+    """Accuracy, ROC AUC and F1 (scikit-learn) and n, of a binary model's P(class = 1)."""
     from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
     predicted = (probability >= threshold).astype(int)

@@ -113,6 +113,23 @@ class Task:
         """Accuracy of each named score tensor against labels ``y`` (empty for tasks without classes)."""
         return {}
 
+    # training on a user's file (seqattn.fit):
+    stratify: bool = False  # validation split stratified by the target
+
+    def check_training_targets(self, y: np.ndarray) -> int:
+        """Refuse targets no model can learn from; returns the number of classes (0: not a classifier)."""
+        return 0
+
+    def fit_scaling(self, values: np.ndarray, mask: np.ndarray) -> dict:
+        """Model-config entries that scale inputs, fitted on training values (none by default)."""
+        return {}
+
+    def validation_report(self, model, values, mask, y, train_rows, val_rows) -> dict:
+        raise NotImplementedError
+
+    def fit_summary(self, report: dict) -> tuple[str, str | None]:
+        raise NotImplementedError
+
 
 @register_task
 class NextValue(Task):
@@ -166,6 +183,26 @@ class NextValue(Task):
             result["per_family"] = {f: {"mae": r.model_mae, "rmse": r.model_rmse, "n": int(r.n)}
                                     for f, r in table.drop(index="all").iterrows()}
         return result
+
+    def validation_report(self, model, values, mask, y, train_rows, val_rows) -> dict:
+        """MAE on the validation rows beside the naive last value's."""
+        from .baselines import naive_last_value
+        from .metrics import predict_arrays
+
+        v, m, t = values[val_rows], mask[val_rows], y[val_rows]
+        prediction, _ = predict_arrays(model, v, m)
+        mae, naive = float(np.abs(prediction - t).mean()), float(np.abs(naive_last_value(v, m.sum(1)) - t).mean())
+        return {"metric": "mae", "value": mae, "baselines": {"naive last value": naive},
+                "ratio_to_naive": mae / naive if naive > 0 else None}
+
+    def fit_summary(self, report: dict) -> tuple[str, str | None]:
+        ratio, naive = report["ratio_to_naive"], report["baselines"]["naive last value"]
+        line = (f"validation ({report['validation']} sequences): MAE {report['value']:.4g}"
+                f" (naive last value {naive:.4g}" + (f"; ratio {ratio:.3f})" if ratio is not None else ")"))
+        if ratio is not None and ratio >= 1:
+            return line, ("warning: the model does not beat the naive last value on the validation split; "
+                          "more training sequences, or longer ones, may help")
+        return line, None
 
     def evaluation_table(self, prediction, data):
         from .metrics import next_value_table
@@ -247,6 +284,55 @@ class Classify(Task):
     def summary(self, table, full: bool = True) -> dict:
         return {k: (int(v) if k == "n" else float(v)) for k, v in table.iloc[0].items()}
 
+    stratify = True
+
+    def check_training_targets(self, y: np.ndarray) -> int:
+        """Class codes 0..K-1 with at least two classes present; returns K."""
+        y = np.asarray(y)
+        if y.dtype.kind not in "iu" or (y < 0).any():
+            raise BadInput("training labels must be class codes 0..K-1 (read_long encodes the label column)")
+        present = np.unique(y)
+        if len(present) < 2:
+            raise BadInput(f"the training data holds a single class ({present[0] if len(present) else 'none'}): "
+                           "a classifier needs at least two")
+        return int(y.max()) + 1
+
+    def fit_scaling(self, values: np.ndarray, mask: np.ndarray) -> dict:
+        """Per-feature mean and standard deviation over the valid steps (std 1 for a constant feature)."""
+        x = values if values.ndim == 3 else values[..., None]
+        valid = x[np.asarray(mask, dtype=bool)]  # (steps, D)
+        mean, std = valid.mean(0), valid.std(0)
+        std = np.where(np.isfinite(std) & (std > 1e-12), std, 1.0)
+        return {"input_mean": tuple(float(v) for v in mean), "input_std": tuple(float(v) for v in std)}
+
+    def validation_report(self, model, values, mask, y, train_rows, val_rows, reference: int = 5_000) -> dict:
+        """Accuracy on the validation rows beside the majority class and 1-NN (Euclidean, on the model's
+        scaled inputs; at most ``reference`` training rows as references, sampled with a fixed seed)."""
+        from .baselines import majority_class, one_nearest_neighbour
+        from .metrics import predict_proba_arrays
+
+        v, m, t = values[val_rows], mask[val_rows], y[val_rows]
+        probabilities, _ = predict_proba_arrays(model, v, m)
+        ref = np.asarray(train_rows)
+        if len(ref) > reference:
+            ref = np.sort(np.random.default_rng(0).choice(ref, reference, replace=False))
+        scaled = _scaled(model, values, mask)
+        nn1 = one_nearest_neighbour(scaled[ref], y[ref], scaled[val_rows])
+        return {"metric": "accuracy", "value": float((probabilities.argmax(1) == t).mean()),
+                "baselines": {"majority": float((majority_class(y[train_rows], len(t)) == t).mean()),
+                              "1-NN": float((nn1 == t).mean())}}
+
+    def fit_summary(self, report: dict) -> tuple[str, str | None]:
+        b = report["baselines"]
+        line = (f"validation ({report['validation']} sequences"
+                + (", before retraining on all" if report.get("retrained_on_all") else "")
+                + f"): accuracy {report['value']:.3f} (majority {b['majority']:.3f}, 1-NN {b['1-NN']:.3f})")
+        best_name = max(b, key=b.get)
+        if report["value"] <= b[best_name]:
+            return line, (f"warning: the model does not beat {best_name} on the validation split "
+                          f"({report['value']:.3f} vs {b[best_name]:.3f}); more data, or another --model, may help")
+        return line, None
+
     def evaluation_table(self, prediction, data):
         import pandas as pd
 
@@ -272,3 +358,11 @@ class Classify(Task):
         from .data.io import to_long
 
         return to_long(d.values, d.mask, label=d.label, salient=d.salient)
+
+
+def _scaled(model, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Inputs scaled as the model scales them (per-feature config statistics), 0 on padding."""
+    x = values if values.ndim == 3 else values[..., None]
+    mean = np.asarray(getattr(model.config, "input_mean", ()) or np.zeros(x.shape[2]))
+    std = np.asarray(getattr(model.config, "input_std", ()) or np.ones(x.shape[2]))
+    return ((x - mean) / std) * np.asarray(mask, dtype=bool)[..., None]

@@ -45,6 +45,7 @@ class TrainConfig:
     resume: str | None = None  # a training checkpoint to continue from
     device: str = "auto"  # "auto", "cpu", "cuda"
     progress: bool = True  # tqdm bars on stderr
+    keep: str = "best"  # weights returned and saved: "best" by the validation metric, or "last"
 
 
 class NonFiniteLossError(RuntimeError):
@@ -108,7 +109,8 @@ def _scheduler(optimizer, cfg: TrainConfig, total_steps: int):
 
 
 def train_model(model: nn.Module, train_loader, val_loader, config: TrainConfig = TrainConfig(),
-                callbacks: Iterable[Callable[[dict], None]] = (), recipe: dict | None = None):
+                callbacks: Iterable[Callable[[dict], None]] = (), recipe: dict | None = None,
+                extra: dict | None = None):
     """Train ``model``; returns ``(model, history)`` with the best validation weights loaded.
 
     Args:
@@ -118,6 +120,7 @@ def train_model(model: nn.Module, train_loader, val_loader, config: TrainConfig 
         config: :class:`TrainConfig`.
         callbacks: called with each epoch's history row (a dict) after validation.
         recipe: ``Recipe.to_dict()`` of the run, recorded in the checkpoint so it can be reproduced.
+        extra: more plain-value keys for the checkpoint (e.g. the data schema).
 
     Returns:
         The model (best weights, eval mode) and a pandas DataFrame, one row per epoch.
@@ -145,9 +148,10 @@ def train_model(model: nn.Module, train_loader, val_loader, config: TrainConfig 
             row = {"epoch": epoch + 1, "train_loss": loss_total / max(n, 1), "lr": scheduler.get_last_lr()[0]}
             row.update(validate(model, val_loader, task, cfg, device))
             row["seconds"] = time.perf_counter() - t0
-            state.record(row, model, task)
+            state.record(row, model, task, keep_last=cfg.keep == "last")
             if cfg.checkpoint and ddp.info().main:
-                _save_training_state(model, optimizer, scheduler, cfg, epoch, state, task, recipe)
+                _save_training_state(model, optimizer, scheduler, cfg, epoch, state, task,
+                                     {**(extra or {}), **({} if recipe is None else {"recipe": recipe})})
             for callback in callbacks:
                 callback(row)
             if state.stale >= cfg.patience:
@@ -176,10 +180,10 @@ class _State:
     start_epoch: int = 0
     stale: int = 0
 
-    def record(self, row: dict, model: nn.Module, task) -> None:
+    def record(self, row: dict, model: nn.Module, task, keep_last: bool = False) -> None:
         """Append an epoch's row; keep a copy of the weights when the task's metric improved."""
         self.history.append(row)
-        if task.improved(row[task.metric], self.best):
+        if keep_last or task.improved(row[task.metric], self.best):
             self.best, self.stale = row[task.metric], 0
             self.best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
@@ -203,11 +207,10 @@ def _resume(model, optimizer, scheduler, cfg: TrainConfig, device) -> _State:
 
 
 def _save_training_state(model, optimizer, scheduler, cfg: TrainConfig, epoch: int, state: _State, task,
-                         recipe: dict | None) -> None:
+                         extra: dict) -> None:
     """Write the best weights and everything a resume needs to ``cfg.checkpoint`` (atomically)."""
     import pandas as pd
 
-    extra = {} if recipe is None else {"recipe": recipe}
     save_checkpoint(
         model, cfg.checkpoint, train_config=config_to_dict(replace(cfg, resume=None)),
         optimizer=optimizer.state_dict(), scheduler=scheduler.state_dict(), epoch=epoch,

@@ -142,3 +142,39 @@ class NextValueStream:
         y = d.oracle if self.use_oracle else d.target
         loader = BucketLoader(d.values, d.mask, y, self.batch_size, shuffle=True, seed=cfg.seed)
         yield from loader
+
+
+class StepLoader:
+    """A fixed number of training batches per round, drawn from ``loader``'s epochs one after another.
+
+    ``seqattn.fit`` counts training in optimizer steps, not epochs: ``rounds × batches_per_round`` steps
+    whatever the data size, with a validation pass after each round. ``set_epoch(r)`` replays round ``r``
+    exactly (the underlying epochs are seeded), so a resumed run sees the same batches.
+    """
+
+    def __init__(self, loader: BucketLoader, batches_per_round: int):
+        if batches_per_round < 1:
+            raise ValueError(f"batches_per_round must be >= 1, got {batches_per_round}")
+        self.loader, self.batches_per_round, self.round = loader, batches_per_round, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.round = epoch
+
+    def __len__(self) -> int:
+        return self.batches_per_round
+
+    def __iter__(self):
+        per_epoch = max(1, len(self.loader))
+        first = self.round * self.batches_per_round  # global index of this round's first batch
+        epoch, skip = divmod(first, per_epoch)
+        taken = 0
+        while taken < self.batches_per_round:
+            self.loader.set_epoch(epoch)
+            for i, batch in enumerate(self.loader):
+                if i < skip:
+                    continue
+                yield batch
+                taken += 1
+                if taken == self.batches_per_round:
+                    return
+            epoch, skip = epoch + 1, 0

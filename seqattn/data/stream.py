@@ -3,8 +3,10 @@
 :class:`ParquetStream` is a torch ``IterableDataset`` that yields ready :class:`Batch` objects. It holds at
 most one record batch of rows plus a shuffle buffer of sequences, never the file. The rows of one sequence
 must be contiguous in the file (what :func:`seqattn.data.io.write_long` writes, and what sorting by
-``sequence_id`` gives); a sequence may span row groups. Every chunk goes through the same validation as
-:func:`seqattn.data.io.read_long`, so a bad value is a ValueError naming the column and sequence.
+``sequence_id`` gives); a sequence may span row groups. Every chunk is encoded by the same
+:class:`~seqattn.data.schema.Schema` (fitted before streaming, by :meth:`Schema.fit_stream`, when none is
+given) and goes through the same validation as :func:`seqattn.data.io.read_long`, so a bad value is a
+ValueError naming the column and sequence, and categories map to the same one-hot columns in every chunk.
 
 Splits and shards are decided per sequence from its position ``k`` in the file: ``split="val"`` keeps
 ``k % val_every == 0``, ``"train"`` the rest, ``"all"`` everything; then a distributed rank keeps every
@@ -22,8 +24,58 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from ..tasks import get_task
-from .io import ID, RESERVED, TIME, LongData, _read_frame
+from .io import ID, LABEL, TARGET, TIME, LongData, read_frame
 from .loaders import Batch
+from .schema import MAX_LEVELS, Schema
+
+
+def _open(path):
+    import pyarrow.parquet as pq
+
+    # pre_buffer=False: pyarrow's default pre-buffering keeps every row group it has read cached,
+    # which made memory grow with the file (measured: +250 MiB from 200k to 400k sequences)
+    return pq.ParquetFile(path, pre_buffer=False)
+
+
+def parquet_columns(path) -> list[str]:
+    """The column names of a Parquet file (from its footer)."""
+    return list(_open(path).schema_arrow.names)
+
+
+def parquet_sequences(path, columns, id_col: str = ID, read_rows: int | None = None):
+    """Yield DataFrames of complete sequences, in file order, one record batch at a time.
+
+    A sequence may span record batches (it is carried over to the next); the rows of a sequence must be
+    contiguous, otherwise a ValueError names it.
+    """
+    import pandas as pd
+
+    pf = _open(path)
+    rows = read_rows or max(1, pf.metadata.row_group(0).num_rows if pf.metadata.num_row_groups else 1)
+    carry, seen = None, set()
+    for rb in pf.iter_batches(batch_size=rows, columns=list(columns)):
+        df = rb.to_pandas()
+        if carry is not None:
+            df = pd.concat([carry, df], ignore_index=True)
+        if len(df) == 0:
+            continue
+        ids = df[id_col].to_numpy()
+        new = np.concatenate([[True], ids[1:] != ids[:-1]])
+        last_start = int(np.flatnonzero(new)[-1])
+        for i in ids[new][:-1].tolist():  # the last run may continue in the next batch
+            _first_time(i, seen, id_col)
+        complete, carry = df.iloc[:last_start], df.iloc[last_start:]
+        if len(complete):
+            yield complete
+    if carry is not None and len(carry):
+        _first_time(carry[id_col].tolist()[0], seen, id_col)
+        yield carry
+
+
+def _first_time(i, seen: set, id_col: str) -> None:
+    if i in seen:
+        raise ValueError(f"rows of {id_col}={i!r} are not contiguous; sort the file by {id_col} to stream it")
+    seen.add(i)
 
 
 class ParquetStream(IterableDataset):
@@ -32,7 +84,11 @@ class ParquetStream(IterableDataset):
     Args:
         path: the ``.parquet`` file.
         task: ``"next-value"`` (needs ``target``) or ``"classify"`` (needs ``label``).
-        features: feature columns (default: every non-reserved column).
+        schema: how to encode the file (a :class:`~seqattn.data.schema.Schema`, e.g. from the model file or
+            :meth:`Schema.fit_stream`). Without one, it is fitted on this file in one extra pass
+            (``self.schema``); the column keywords below are then used, as in ``read_long``.
+        id_col, time_col, label_col, target_col, features, ignore_cols, categorical, missing, max_levels:
+            as in :func:`seqattn.data.io.read_long`.
         batch_size: sequences per batch.
         shuffle: shuffle within a buffer of ``buffer_size`` sequences, seeded by ``(seed, epoch)``;
             batches are cut from the buffer sorted by length, so padding stays small.
@@ -49,9 +105,12 @@ class ParquetStream(IterableDataset):
     [((2, 3, 1), [0, 1])]
     """
 
-    def __init__(self, path, task: str, *, features: tuple[str, ...] | None = None, batch_size: int = 256,
-                 shuffle: bool = True, buffer_size: int = 8192, seed: int = 0, split: str = "all",
-                 val_every: int = 10, rank: int = 0, world: int = 1, read_rows: int | None = None):
+    def __init__(self, path, task: str, *, schema: Schema | None = None, id_col: str = ID, time_col: str = TIME,
+                 label_col: str = LABEL, target_col: str = TARGET, features: tuple[str, ...] | None = None,
+                 ignore_cols=(), categorical=(), missing: str = "error", max_levels: int = MAX_LEVELS,
+                 batch_size: int = 256, shuffle: bool = True, buffer_size: int = 8192, seed: int = 0,
+                 split: str = "all", val_every: int = 10, rank: int = 0, world: int = 1,
+                 read_rows: int | None = None):
         self.path = Path(path)
         if self.path.suffix.lower() not in (".parquet", ".pq"):
             raise ValueError(f"{self.path}: streaming reads .parquet files, not {self.path.suffix!r}")
@@ -65,18 +124,30 @@ class ParquetStream(IterableDataset):
             raise ValueError(f"bad settings: batch_size={batch_size}, buffer_size={buffer_size}, "
                              f"val_every={val_every}, rank={rank}, world={world}")
         self.task, self.require = task, get_task(task).target
-        columns = self._open().schema_arrow.names
-        for column in (ID, TIME, self.require):
-            if column not in columns:
-                raise ValueError(f"{self.path}: missing column {column!r} (columns: {', '.join(columns)})")
-        self.features = tuple(features) if features else tuple(c for c in columns if c not in RESERVED)
-        missing = [c for c in self.features if c not in columns]
-        if missing or not self.features:
-            raise ValueError(f"{self.path}: missing feature column {missing[0] if missing else '(none)'!r}")
-        self.columns = [ID, TIME, *self.features, self.require]
+        if schema is None:
+            schema = Schema.fit_stream(self.path, task=task, id_col=id_col, time_col=time_col, label_col=label_col,
+                                       target_col=target_col, features=features, ignore_cols=ignore_cols,
+                                       categorical=categorical, missing=missing, max_levels=max_levels,
+                                       read_rows=read_rows)
+        self.schema, self.ignore_cols = schema, tuple(ignore_cols)
+        self.features = schema.input_names
+        self.columns = [schema.id_col, schema.time_col, *schema.columns, schema.role(self.require)]
+        self._check_columns(parquet_columns(self.path))
         self.batch_size, self.shuffle, self.buffer_size, self.seed = batch_size, shuffle, buffer_size, seed
         self.split, self.val_every, self.rank, self.world = split, val_every, rank, world
         self.read_rows, self.epoch, self._scan = read_rows, 0, None
+
+    def _check_columns(self, names: list[str]) -> None:
+        """The file's columns against the schema, by name, before any row is read."""
+        import pandas as pd
+
+        from .io import _check_against_schema
+
+        try:
+            _check_against_schema(pd.DataFrame(columns=names, index=[0]), self.schema, self.ignore_cols,
+                                  self.require)
+        except ValueError as e:
+            raise ValueError(f"{self.path}: {e}") from None
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
@@ -93,24 +164,13 @@ class ParquetStream(IterableDataset):
             order = k // self.val_every if self.split == "val" else k - k // self.val_every - 1
         return chosen & (order % shards == shard)
 
-    def _open(self):
-        import pyarrow.parquet as pq
-
-        # pre_buffer=False: pyarrow's default pre-buffering keeps every row group it has read cached,
-        # which made memory grow with the file (measured: +250 MiB from 200k to 400k sequences)
-        return pq.ParquetFile(self.path, pre_buffer=False)
-
-    def _record_batches(self):
-        pf = self._open()
-        rows = self.read_rows or max(1, pf.metadata.row_group(0).num_rows if pf.metadata.num_row_groups else 1)
-        yield from pf.iter_batches(batch_size=rows, columns=self.columns)
-
     def scan(self) -> dict:
         """``{"sequences": N in this stream's split and shard, "max_len": longest sequence in the file}``,
         from one pass over the id column only, cached per file (copies from :func:`with_split` share it)."""
         if self._scan is None:
             last, run, longest, count = None, 0, 0, 0
-            for rb in self._open().iter_batches(batch_size=self.read_rows or 65536, columns=[ID]):
+            for rb in _open(self.path).iter_batches(batch_size=self.read_rows or 65536,
+                                                   columns=[self.schema.id_col]):
                 ids = rb.column(0).to_numpy(zero_copy_only=False)
                 if len(ids) == 0:
                     continue
@@ -135,38 +195,22 @@ class ParquetStream(IterableDataset):
 
     def _sequences(self):
         """Yield LongData chunks of complete sequences that this stream keeps, in file order."""
-        import pandas as pd
-
         info = get_worker_info()
         workers, worker = (info.num_workers, info.id) if info is not None else (1, 0)
         shards, shard = self.world * workers, self.rank * workers + worker
-        carry, seen, k0 = None, set(), 0
-        for rb in self._record_batches():
-            df = rb.to_pandas()
-            if carry is not None:
-                df = pd.concat([carry, df], ignore_index=True)
-            if len(df) == 0:
-                continue
-            ids = df[ID].to_numpy()
-            last_start = int(np.flatnonzero(np.concatenate([[True], ids[1:] != ids[:-1]]))[-1])
-            complete, carry = df.iloc[:last_start], df.iloc[last_start:]
-            if len(complete):
-                k0 = yield from self._emit(complete, seen, k0, shards, shard)
-        if carry is not None and len(carry):
-            yield from self._emit(carry, seen, k0, shards, shard)
-
-    def _emit(self, df, seen: set, k0: int, shards: int, shard: int):
-        ids = df[ID].to_numpy()
-        run_ids = ids[np.concatenate([[True], ids[1:] != ids[:-1]])]
-        for i in run_ids.tolist():
-            if i in seen:
-                raise ValueError(f"{self.path}: rows of sequence_id={i!r} are not contiguous; sort the file by "
-                                 f"sequence_id to stream it")
-            seen.add(i)
+        k0 = 0
         try:
-            data = _read_frame(df, max_len=None, require=self.require, features=self.features)
+            for df in parquet_sequences(self.path, self.columns, self.schema.id_col, self.read_rows):
+                k0 = yield from self._emit(df, k0, shards, shard)
         except ValueError as e:
             raise ValueError(f"{self.path}: {e}") from None
+
+    def _emit(self, df, k0: int, shards: int, shard: int):
+        data = read_frame(df, schema=self.schema, require=self.require, keep_times=False)
+        if data.label is not None and (data.label < 0).any():
+            k = int(np.flatnonzero(data.label < 0)[0])
+            raise ValueError(f"{self.schema.id_col}={data.ids[k]!r} has class {data.label_names[k]!r}, "
+                             f"which is not among the schema's classes {list(self.schema.classes)}")
         keep = np.flatnonzero(self._keep(k0 + np.arange(len(data)), shards, shard))
         if len(keep):
             yield data.subset(keep)

@@ -36,6 +36,9 @@ class TransformerConfig:
     positional: str = "sincos"  # "sincos" or "learned"
     causal: bool = False  # each step attends only to itself and earlier steps
     max_len: int = 64
+    num_classes: int = 2  # K (classify)
+    input_mean: tuple[float, ...] = ()  # classify: per-feature scaling applied in forward; () = none
+    input_std: tuple[float, ...] = ()
 
 
 def sincos_encoding(max_len: int, d_model: int) -> torch.Tensor:
@@ -104,7 +107,10 @@ class SeqTransformer(nn.Module):
             self.head = NextValueHead(config.d_model)
         else:
             self.pool = QueryPooling(config.d_model)
-            self.classifier = nn.Linear(config.d_model, 2)
+            self.classifier = nn.Linear(config.d_model, config.num_classes)
+        d = config.num_features
+        self.register_buffer("input_mean", torch.tensor(config.input_mean or [0.0] * d), persistent=False)
+        self.register_buffer("input_std", torch.tensor(config.input_std or [1.0] * d), persistent=False)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> SeqOutput:
         c = self.config
@@ -123,7 +129,7 @@ class SeqTransformer(nn.Module):
             z, last, scale = structural.normalise(x, mask)
             inputs = structural.step_features(z, mask).to(dtype)
         else:
-            inputs = x.to(dtype) * mask.unsqueeze(-1)
+            inputs = (x.to(dtype) - self.input_mean.to(dtype)) / self.input_std.to(dtype) * mask.unsqueeze(-1)
         h = self.embed(inputs) + self.position[:t]
         allowed = mask[:, None, None, :]  # (B, 1, 1, T): keys that exist
         if c.causal:

@@ -151,10 +151,12 @@ def bad_csvs(tmp_path):
     cases = {
         "nonnumeric": (base.assign(value=["1", "2", "x", "4", "5", "6"]), "column 'value' must be numeric"),
         "missingcol": (base.drop(columns="t"), "missing column 't'"),
-        "dup_t": (base.assign(t=[0, 1, 1, 0, 1, 2]), "duplicate t=1 in sequence_id=1"),
+        "bad_time": (base.assign(t=["2024-01-01", "2024-01-02", "2024-02-30", "2024-01-01", "2024-01-02",
+                                    "2024-01-03"]), "row 2 has '2024-02-30', which is not a timestamp"),
         "nan": (base.assign(value=[1, np.nan, 3, 4, 5, 6]), "missing or non-finite"),
         "target_varies": (base.assign(target=[4.0, 5.0, 4.0, 7, 7, 7]), "'target' must be constant"),
-        "label": (base.drop(columns="target").assign(label=[0, 0, 0, 3, 3, 3]), "'label' must be 0 or 1"),
+        "label": (base.drop(columns="target").assign(label=[0, 0, 3, 3, 3, 3]),
+                  "'label' must be constant within a sequence; sequence_id='1'"),
         "too_long": (pd.DataFrame({"sequence_id": 1, "t": range(40), "value": range(40)}), "at most 32"),
         "two_features": (base.assign(other=1.0), "takes 1 feature column(s) but the file has 2"),
     }
@@ -218,7 +220,8 @@ def test_bad_options_exit_2(tmp_path):
     assert_bad_input(run("train", "--task", "classify", "--val-fraction", 2, "--out", out), "--val-fraction")
     assert_bad_input(run("train", "--task", "next-value", "--out", tmp_path), "is a directory")
     bad = bad_csvs(tmp_path)
-    assert_bad_input(run("train", "--task", "next-value", "--csv", bad["dup_t"][0], "--out", out), "duplicate t")
+    assert_bad_input(run("train", "--task", "next-value", "--csv", bad["bad_time"][0], "--out", out),
+                     "not a timestamp")
     assert_bad_input(run("train", "--task", "classify", "--csv", bad["nonnumeric"][0], "--out", out), "numeric")
     assert_bad_input(run("infer", "--values", 1, 2, 3), "takes 4 features per step")
     assert_bad_input(run("infer", "--topk", 0, "--values", 1), "--topk")

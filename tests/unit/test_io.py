@@ -22,7 +22,8 @@ def test_round_trip_next_value(tmp_path, suffix):
     assert back.features == ("value",)
     assert back.family.tolist() == d.family.tolist()
     np.testing.assert_allclose(back.oracle, d.oracle, rtol=1e-12)
-    assert back.ids == list(range(200))
+    # ids are labels: a CSV's come back as the text written, Parquet keeps the integers
+    assert back.ids == ([str(i) for i in range(200)] if suffix == ".csv" else list(range(200)))
     np.testing.assert_array_equal(back.lengths, d.lengths)
     np.testing.assert_allclose(back.values[..., 0], d.values[:, : back.values.shape[1]], rtol=1e-12)
     np.testing.assert_allclose(back.target, d.target, rtol=1e-12)
@@ -56,8 +57,7 @@ def test_any_row_order_and_string_ids_keep_first_appearance():
         (frame(x=["1", "2", "oops", "5", "6"]), "column 'x' must be numeric; row 2 has 'oops'"),
         (frame(x=[1.0, np.nan, 3.0, 5.0, 6.0]), "column 'x' has a missing or non-finite value"),
         (frame(x=[1.0, 2.0, np.inf, 5.0, 6.0]), "non-finite value \\(inf\\) in sequence_id='a'"),
-        (frame(t=[0, 1, 1, 0, 1]), "duplicate t=1 in sequence_id='a'"),
-        (frame(label=[0, 0, 0, 2, 2]), "'label' must be 0 or 1; sequence_id='b' has 2"),
+        (frame(label=[0, 0, 1, 2, 2]), "'label' must be constant within a sequence; sequence_id='a' has both 0 and 1"),
         (frame(target=[1.0, 1.0, 2.0, 3.0, 3.0]), "'target' must be constant within a sequence; sequence_id='a'"),
         (frame().iloc[:0], "no rows"),
         (frame()[["sequence_id", "t"]], "no feature columns"),
@@ -99,3 +99,100 @@ def test_to_long_validates_shapes():
         to_long(np.zeros(3))
     with pytest.raises(ValueError, match="feature names"):
         to_long(np.zeros((2, 3, 2)), features=("a",))
+
+
+def test_ids_are_read_from_csv_as_written(tmp_path):
+    path = tmp_path / "ids.csv"
+    path.write_text("sequence_id,t,x\n007,0,1\n1,0,2\n01,0,3\n1e3,0,4\n007,1,5\nNA,0,6\n")
+    d = read_long(path)
+    assert d.ids == ["007", "1", "01", "1e3", "NA"]  # "1" and "01" stay apart; nothing becomes a number
+    assert d.lengths.tolist() == [2, 1, 1, 1, 1]
+    empty = tmp_path / "empty_id.csv"
+    empty.write_text("sequence_id,t,x\na,0,1\n,1,2\n")
+    with pytest.raises(ValueError, match="'sequence_id' has a missing value at row 1"):
+        read_long(empty)
+
+
+def test_integer_ids_from_parquet_stay_integers(tmp_path):
+    path = write_long(frame(sequence_id=[10, 10, 10, 2, 2]), tmp_path / "i.parquet")
+    assert read_long(path).ids == [10, 2] and all(type(i) is int for i in read_long(path).ids)
+
+
+def test_mapped_column_names(tmp_path):
+    df = frame().rename(columns={"sequence_id": "user", "t": "step"}).assign(y=[0, 0, 0, 1, 1])
+    d = read_long(write_long(df, tmp_path / "m.csv"), id_col="user", time_col="step", label_col="y", require="label")
+    assert d.ids == ["a", "b"] and d.features == ("x",) and d.label.tolist() == [0, 1]
+    with pytest.raises(ValueError, match="missing column 'sequence_id' \\(columns: user, step, x, y\\)"):
+        read_long(df)
+
+
+def test_equal_times_keep_file_order():
+    df = pd.DataFrame({"sequence_id": ["a"] * 4, "t": [1, 0, 1, 1], "x": [10.0, 0.0, 11.0, 12.0]})
+    assert read_long(df).values[0, :, 0].tolist() == [0.0, 10.0, 11.0, 12.0]
+
+
+@pytest.mark.parametrize("times", [
+    ["2024-03-01T10:00:00+02:00", "2024-03-01T07:30:00Z", "2024-03-01T09:00:00+01:00"],  # mixed offsets
+    ["2024-03-01 08:00:00", "2024-03-01 07:30", "2024-03-01T08:00:00.000"],  # naive: taken as UTC
+])
+def test_iso_times_with_and_without_timezone(times):
+    df = pd.DataFrame({"sequence_id": ["a"] * 3, "t": times, "x": [1.0, 2.0, 3.0]})
+    d = read_long(df)
+    assert d.values[0, :, 0].tolist() == [2.0, 1.0, 3.0]  # 07:30 UTC first; the 08:00 tie keeps file order
+    assert d.times[0].tolist() == [times[1], times[0], times[2]]  # original strings, as written
+    assert d.features == ("x", "gap") and d.schema.time_kind == "datetime"
+    scale = d.schema.gap_scale
+    np.testing.assert_allclose(d.values[0, :, 1] * scale, np.log1p([0.0, 1800.0, 0.0]))
+
+
+@pytest.mark.parametrize("tz", [None, "Europe/Paris"])
+def test_pandas_datetimes_naive_or_aware(tz):
+    t = pd.to_datetime(["2024-01-01 00:00:10", "2024-01-01 00:00:00", "2024-01-01 00:01:00"]).tz_localize(tz)
+    d = read_long(pd.DataFrame({"sequence_id": [5, 5, 5], "t": t, "x": [2.0, 1.0, 3.0]}))
+    assert d.values[0, :, 0].tolist() == [1.0, 2.0, 3.0]
+    np.testing.assert_allclose(d.values[0, :, 1] * d.schema.gap_scale, np.log1p([0.0, 10.0, 50.0]))
+    assert d.times[0, 0].startswith("2024-01-01 00:00:00")
+
+
+def test_unparseable_timestamp_names_row_and_value(tmp_path):
+    path = tmp_path / "bad_time.csv"
+    path.write_text("sequence_id,t,x\na,2024-01-01T00:00:00Z,1\na,2024-13-45T00:00:00Z,2\nb,yesterday,3\n")
+    with pytest.raises(ValueError, match="column 't': row 1 has '2024-13-45T00:00:00Z', which is not a timestamp"):
+        read_long(path)
+    with pytest.raises(ValueError, match="'t' has a missing value at row 0"):
+        read_long(frame(t=[None, 1, 2, 0, 1]))
+
+
+def test_numeric_times_are_kept_as_strings_and_schema_time_kind_is_checked():
+    d = read_long(frame(t=[0.5, 1, 2, 0, 1]))
+    assert d.times.tolist() == [["0.5", "1.0", "2.0"], ["0.0", "1.0", None]]
+    dated = read_long(frame(t=["2024-01-01"] * 5))
+    with pytest.raises(ValueError, match="holds numbers, but the model was trained on timestamps"):
+        read_long(frame(), schema=dated.schema)
+
+
+def test_missing_values_error_names_column_sequence_and_time():
+    with pytest.raises(ValueError, match="column 'x' has a missing or non-finite value \\(nan\\) in "
+                                         "sequence_id='b' at t=1; pass missing='ffill' or 'zero'"):
+        read_long(frame(x=[1.0, 2.0, 3.0, 5.0, None]))
+
+
+def test_missing_policies_fill_and_add_an_indicator():
+    df = frame(x=[None, 2.0, None, 5.0, 6.0], c=["u", None, "v", "v", "u"])
+    ffill = read_long(df, missing="ffill")
+    assert ffill.features == ("x", "x__missing", "c=u", "c=v", "c=<unknown>", "c__missing")  # file order
+    a = ffill.values[0]
+    assert a[:, 0].tolist() == [2.0, 2.0, 2.0]  # leading gap from the first observed value
+    assert a[:, 1].tolist() == [1.0, 0.0, 1.0] and a[:, 5].tolist() == [0.0, 1.0, 0.0]
+    assert a[1, 2:5].tolist() == [1.0, 0.0, 0.0]  # the category carried forward
+    zero = read_long(df, missing="zero").values[0]
+    assert zero[:, 0].tolist() == [0.0, 2.0, 0.0] and zero[1, 2:5].tolist() == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.parametrize("missing", ["error", "ffill", "zero"])
+def test_all_missing_feature_is_an_error_under_every_policy(missing):
+    with pytest.raises(ValueError, match="column 'y' has no value at all"):
+        read_long(frame(y=[np.nan] * 5), missing=missing)
+    schema = read_long(frame(y=[1.0] * 5), missing="ffill").schema
+    with pytest.raises(ValueError, match="column 'y' has no value at all"):
+        read_long(frame(y=[np.nan] * 5), schema=schema)

@@ -62,3 +62,20 @@ def test_next_value_stream_is_fresh_per_epoch_and_reproducible():
     s.set_epoch(0)
     assert torch.equal(a, torch.cat([b.y for b in s])) and not torch.equal(a, b)
     assert len(s) == 4 and np.isfinite(a.numpy()).all()
+
+
+def test_step_loader_gives_a_fixed_number_of_batches_per_round_and_replays_rounds():
+    from seqattn.data.loaders import BucketLoader, StepLoader
+
+    values = np.arange(10 * 4, dtype=float).reshape(10, 4)
+    base = BucketLoader(values, np.ones((10, 4), bool), np.arange(10), batch_size=3, seed=1)
+    steps = StepLoader(base, batches_per_round=5)  # 4 batches per epoch: rounds cross epochs
+    rounds = []
+    for r in range(3):
+        steps.set_epoch(r)
+        rounds.append([b.index.tolist() for b in steps])
+    assert all(len(batches) == len(steps) == 5 for batches in rounds)
+    steps.set_epoch(1)
+    assert [b.index.tolist() for b in steps] == rounds[1]
+    seen = [i for batches in rounds for b in batches for i in b]
+    assert set(seen) == set(range(10))

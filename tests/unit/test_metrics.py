@@ -56,3 +56,23 @@ def test_evaluate_both_tasks():
     s = generate_signal(SignalConfig(num_samples=100, max_len=24, min_len=12, num_features=3))
     row = evaluate(tiny_model("pooling", "classify"), s).iloc[0]
     assert 0 <= row.accuracy <= 1 and row.n == 100
+
+
+def test_multiclass_metrics_confusion_recall_and_unseen_classes():
+    from seqattn.metrics import multiclass_metrics
+
+    p = np.eye(3)[[0, 1, 2, 2, 1]]
+    m = multiclass_metrics(p, np.array([0, 1, 2, 1, -1]), classes=["a", "b", "c"])
+    assert m["accuracy"] == 0.6 and m["n"] == 5 and m["unseen"] == 1
+    assert m["per_class_recall"] == {"a": 1.0, "b": 0.5, "c": 1.0}
+    assert m["confusion_matrix"]["matrix"] == [[1, 0, 0], [0, 1, 1], [0, 0, 1]]
+    one = multiclass_metrics(np.eye(2)[[1, 1]], np.array([1, 1]))
+    assert one["roc_auc"] is None and "class" in one["roc_auc_note"]
+
+
+def test_majority_and_one_nearest_neighbour_baselines():
+    from seqattn.baselines import majority_class, one_nearest_neighbour
+
+    assert majority_class(np.array([2, 1, 2, 0]), 3).tolist() == [2, 2, 2]
+    train = np.array([[0.0, 0.0], [10.0, 10.0]])
+    assert one_nearest_neighbour(train, np.array([5, 7]), np.array([[1.0, 0.0], [9.0, 9.0]])).tolist() == [5, 7]

@@ -83,9 +83,9 @@ def test_non_contiguous_sequence_is_a_clear_error(tmp_path):
 def test_bad_values_and_columns_name_the_problem(tmp_path):
     import pandas as pd
 
-    df = pd.DataFrame({"sequence_id": [1, 1, 2], "t": [0, 1, 0], "x": [1.0, 2.0, 3.0], "label": [0, 0, 3]})
+    df = pd.DataFrame({"sequence_id": [1, 1, 2], "t": [0, 1, 0], "x": [1.0, 2.0, 3.0], "label": [0, 3, 3]})
     path = write_small_groups(df, tmp_path / "bad.parquet", 2)
-    with pytest.raises(ValueError, match="label.*sequence_id=2"):
+    with pytest.raises(ValueError, match="label.*constant within a sequence; sequence_id=1"):
         list(ParquetStream(path, "classify"))
     with pytest.raises(ValueError, match="missing column 'target'"):
         ParquetStream(path, "next-value")

@@ -1,0 +1,92 @@
+"""seqattn.fit: training that adapts to the data it is given."""
+
+import numpy as np
+import pytest
+
+from seqattn.config import SignalConfig
+from seqattn.data import generate_signal
+from seqattn.data.io import read_long, to_long
+from seqattn.errors import BadInput
+from seqattn.fit import fit, split_rows
+from seqattn.metrics import predict_proba_arrays
+from seqattn.recipes import REFIT_BELOW, DataShape, recipe_for_data
+from seqattn.tasks import get_task
+
+
+def test_forty_sequences_with_default_settings_land_well_above_chance():
+    """The failure this module exists for: a small labelled set used to train to chance."""
+    train = generate_signal(SignalConfig(num_samples=40, seed=0))
+    test = generate_signal(SignalConfig(num_samples=600, seed=1))
+    result = fit(train, "classify", progress=False)
+    probabilities, _ = predict_proba_arrays(result.model, test.values, test.mask)
+    accuracy = (probabilities.argmax(1) == test.label).mean()
+    assert accuracy > 0.75, accuracy
+    assert result.recipe.refit and result.recipe.steps >= 1_000
+    assert result.report["retrained_on_all"] and "majority" in result.summary
+
+
+def _three_classes(n: int, seed: int):
+    """Class k: a bump at one of three positions; lengths vary."""
+    rng = np.random.default_rng(seed)
+    label = np.arange(n) % 3
+    lengths = rng.integers(20, 40, n)
+    values = rng.normal(size=(n, 40, 2)) * 0.3
+    for i, (k, n_i) in enumerate(zip(label, lengths, strict=True)):
+        start = int(k * (n_i - 5) // 2)
+        values[i, start : start + 5, 0] += 3
+    mask = np.arange(40)[None, :] < lengths[:, None]
+    names = np.array(["idle", "walk", "run"])[label]
+    return to_long(values * mask[..., None], mask, ids=[f"s{i}" for i in range(n)]).assign(
+        label=lambda d: names[d.sequence_id.str[1:].astype(int)])
+
+
+def test_multi_class_string_labels_train_and_predict_k_probabilities():
+    data = read_long(_three_classes(90, 0), task="classify")
+    assert data.classes == ("idle", "run", "walk")
+    result = fit(data, "classify", fast=True, progress=False)
+    assert result.model.config.num_classes == 3
+    probabilities, attention = predict_proba_arrays(result.model, data.values, data.mask)
+    np.testing.assert_allclose(probabilities.sum(1), 1, rtol=1e-6)
+    np.testing.assert_allclose(attention.sum(1), 1, rtol=1e-6)
+
+
+def test_input_scaling_is_fitted_on_the_training_split_and_stored_in_the_config():
+    train = generate_signal(SignalConfig(num_samples=60, num_features=2, seed=3))
+    shifted = train.__class__(**{**train.__dict__, "values": train.values * 1000 + 50})
+    result = fit(shifted, "classify", fast=True, progress=False)
+    train_rows, _ = split_rows(get_task("classify"), shifted.label, result.recipe.val_fraction, 0)
+    valid = shifted.values[train_rows][shifted.mask[train_rows]]
+    np.testing.assert_allclose(result.model.config.input_mean, valid.mean(0), rtol=1e-6)
+    np.testing.assert_allclose(result.model.config.input_std, valid.std(0), rtol=1e-6)
+
+
+def test_stratified_split_keeps_every_class_on_both_sides():
+    y = np.array([0] * 20 + [1] * 3 + [2] * 2)
+    train, val = split_rows(get_task("classify"), y, 0.2, seed=0)
+    assert set(y[train]) == set(y[val]) == {0, 1, 2}
+    assert len(np.intersect1d(train, val)) == 0 and len(train) + len(val) == len(y)
+
+
+def test_a_single_class_is_refused():
+    train = generate_signal(SignalConfig(num_samples=20, seed=0))
+    one = train.__class__(**{**train.__dict__, "label": np.zeros_like(train.label)})
+    with pytest.raises(BadInput, match="single class"):
+        fit(one, "classify", fast=True, progress=False)
+
+
+def test_next_value_fit_reports_the_naive_baseline():
+    rng = np.random.default_rng(0)
+    values = np.cumsum(rng.normal(1, 0.1, size=(80, 12)), axis=1)
+    data = read_long(to_long(values[:, :-1], target=values[:, -1]), task="next-value")
+    result = fit(data, "next-value", fast=True, progress=False)
+    assert result.report["metric"] == "mae" and "naive last value" in result.report["baselines"]
+    assert "naive last value" in result.summary
+
+
+@pytest.mark.parametrize("n,length,stride,refit", [(50, 150, 2, True), (5_000, 64, 1, False),
+                                                   (100, 1460, 12, True)])
+def test_the_recipe_follows_the_data_shape(n, length, stride, refit):
+    recipe = recipe_for_data("classify", DataShape(n=n, max_len=length, num_features=1, num_classes=3))
+    assert recipe.model_config["stride"] == stride and recipe.refit == refit == (n < REFIT_BELOW)
+    assert recipe.steps >= 1_000 and 8 <= recipe.batch_size <= 128
+    assert recipe_for_data("classify", DataShape(n, length, 1, 3), model="transformer").model == "transformer"
