@@ -16,6 +16,7 @@ from torch import nn
 from .checkpoint import load_model
 from .config import WEIGHTS_DIR
 from .errors import BadInput, BadType
+from .influence import contributions, forward_with_influence
 from .tasks import get_task, task_of
 
 PRETRAINED = {"next-value": "next-value.pt", "signal": "signal.pt", "signal-transformer": "signal-transformer.pt"}
@@ -42,10 +43,17 @@ def load_pretrained(name: str = "next-value") -> nn.Module:
 
 @dataclass(frozen=True)
 class Prediction:
-    """One sequence's result: the prediction (next value, or P(class = 1)) and attention per step."""
+    """One sequence's result: the prediction (next value, or P(class = 1)) and attention per step.
+
+    Next-value predictions also carry their exact recipe (:mod:`seqattn.influence`): ``influence``, the
+    weights w_t with Σ w_t = 1 and Σ w_t·x_t = prediction, and ``contributions`` w_t·(x_t − mean), which
+    sum to prediction − mean; both None for classifiers.
+    """
 
     prediction: float
     attention: list[float]
+    influence: list[float] | None = None
+    contributions: list[float] | None = None
 
     def top(self, k: int = 3) -> list[tuple[int, float]]:
         """The ``k`` most-attended steps as ``(t, weight)``, highest first."""
@@ -78,15 +86,16 @@ def predict_next(values, model: nn.Module | None = None) -> Prediction:
     """Predict the next value of one sequence and return the attention over its steps.
 
     >>> p = predict_next([2, 4, 6, 8, 10])
-    >>> round(p.prediction, 2), len(p.attention)
-    (12.0, 5)
+    >>> round(p.prediction, 2), len(p.attention), round(sum(p.influence), 6)
+    (12.0, 5, 1.0)
     """
     model = load_pretrained("next-value") if model is None else model
     if task_of(model) is not get_task("next-value"):
         raise BadInput("predict_next needs a next-value model; this one classifies")
     x = torch.from_numpy(check_values(values, model.config.max_len, min_len=2)).unsqueeze(0)
-    out = model.eval()(x)
-    return Prediction(float(out.prediction[0]), out.attention[0].double().tolist())
+    out = forward_with_influence(model.eval(), x)
+    return Prediction(float(out.prediction[0]), out.attention[0].double().tolist(), out.influence[0].tolist(),
+                      contributions(out.influence, x, out.mask)[0].tolist())
 
 
 @torch.no_grad()

@@ -158,7 +158,7 @@ def file_classify_recipe(fast: bool = False, shape: DataShape | None = None) -> 
     early stopping on 5 validation sequences trained to chance; 1,000+ steps with per-feature scaling did not.
     """
     shape = shape or DataShape(n=2_000, max_len=64, num_features=4, num_classes=2)
-    batch_size = int(min(64, max(8, shape.n // 4))) if shape.n < 10_000 else 128
+    batch_size = int(min(32 if shape.n < REFIT_BELOW else 64, max(8, shape.n // 4))) if shape.n < 10_000 else 128
     steps = 40 if fast else _schedule(shape.n, batch_size, epochs=30, floor=1_000, cap=4_000)
     stride = max(1, -(-shape.max_len // PATCH_STEPS))
     return Recipe(name="file-classify", task="classify", model="pooling",

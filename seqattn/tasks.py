@@ -328,9 +328,11 @@ class Classify(Task):
                 + (", before retraining on all" if report.get("retrained_on_all") else "")
                 + f"): accuracy {report['value']:.3f} (majority {b['majority']:.3f}, 1-NN {b['1-NN']:.3f})")
         best_name = max(b, key=b.get)
-        if report["value"] <= b[best_name]:
-            return line, (f"warning: the model does not beat {best_name} on the validation split "
-                          f"({report['value']:.3f} vs {b[best_name]:.3f}); more data, or another --model, may help")
+        value, best = report["value"], b[best_name]
+        if value < best or (value == best < 1.0):  # a tie at a perfect score is not a failure
+            verb = "does not beat" if value < best else "only ties"
+            return line, (f"warning: the model {verb} {best_name} on the validation split "
+                          f"({value:.3f} vs {best:.3f}); more data, or another --model, may help")
         return line, None
 
     def evaluation_table(self, prediction, data):

@@ -58,7 +58,8 @@ class NextValueHead(nn.Module):
     """Mixes the closed-form candidate forecasts with weights chosen from the encoder's context.
 
     prediction = last + scale · (Σ_k g_k · candidate_k + correction), g = softmax(gate),
-    |correction| ≤ the gate-weighted spread of the candidates
+    |correction| ≤ the gate-weighted spread of the candidates, and the result is kept within
+    ``structural.ENVELOPE`` input ranges of the input's min and max
     """
 
     def __init__(self, hidden_size: int, mlp_size: int = 128):
@@ -77,10 +78,16 @@ class NextValueHead(nn.Module):
         h_last = h.gather(1, (lengths - 1).clamp(min=0).view(-1, 1, 1).expand(-1, 1, h.shape[-1])).squeeze(1)
         cand, feats = structural.candidates(z, mask)
         out = self.mlp(torch.cat([context, h_last, feats.to(h.dtype)], -1)).to(torch.float64)
-        gate = torch.softmax(out[:, :-1], -1)
+        gate = torch.softmax(out[:, :-1] + structural.evidence(feats), -1)
         mixed = (gate * cand).sum(-1)
         # the correction can move the prediction only as far as the chosen candidates disagree, so
         # when they agree (a line, a parabola, an exact AR fit) the prediction is exact
-        spread = (gate * (cand - mixed.unsqueeze(-1)).pow(2)).sum(-1).sqrt()
+        # (sqrt(v + ε²) − ε: 0 with a finite gradient where the candidates agree exactly, √v elsewhere)
+        variance = (gate * (cand - mixed.unsqueeze(-1)).pow(2)).sum(-1)
+        spread = (variance + structural._TINY**2).sqrt() - structural._TINY
         prediction_z = mixed + torch.tanh(out[:, -1]) * spread
+        # a forecast never leaves the input's range by more than structural.ENVELOPE ranges; in z units, so
+        # the bound (min − 3·range or max + 3·range when it binds) is itself shift- and scale-equivariant
+        low, high = structural.envelope(z, mask)
+        prediction_z = torch.minimum(torch.maximum(prediction_z, low), high)
         return last + scale * prediction_z, attention

@@ -10,6 +10,7 @@ bounded learned correction, mapped back to the input's units.
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import torch
@@ -38,6 +39,9 @@ class LSTMWithAttention(nn.Module):
     >>> out = model(torch.tensor([[2.0, 4.0, 6.0, 8.0, 10.0]]))
     >>> tuple(out.prediction.shape), tuple(out.attention.shape)
     ((1,), (1, 5))
+    >>> weights = model(torch.tensor([[2.0, 4.0, 6.0, 8.0, 10.0]]), influence=True).influence
+    >>> round(float(weights.sum()), 6)
+    1.0
     """
 
     task = "next-value"
@@ -63,14 +67,27 @@ class LSTMWithAttention(nn.Module):
             h = self.lstm(features)[0]
         return h * mask.unsqueeze(-1)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> SeqOutput:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, influence: bool = False) -> SeqOutput:
+        """Predict the next value; with ``influence=True`` also the recipe weights ``[B, T]``.
+
+        ``influence=True`` costs one backward pass (to the input only, parameters untouched) and returns
+        a prediction detached from ``x``; leave it off for training.
+        """
         if x.dim() == 3:
             if x.shape[-1] != 1:
                 raise ValueError(f"next-value input must have 1 feature, got {x.shape[-1]}")
             x = x[..., 0]
         mask = check_mask(x, mask)
-        z, last, scale = structural.normalise(x, mask)
-        dtype = self.lstm.weight_ih_l0.dtype
-        h = self.encode(structural.step_features(z, mask).to(dtype), mask)
-        prediction, attention = self.head(h, mask, z, last, scale)
-        return SeqOutput(prediction, attention, mask)
+        if influence:
+            x = x.detach().to(torch.float64).requires_grad_(True)
+        with torch.enable_grad() if influence else nullcontext():
+            z, last, scale = structural.normalise(x, mask)
+            dtype = self.lstm.weight_ih_l0.dtype
+            h = self.encode(structural.step_features(z, mask).to(dtype), mask)
+            prediction, attention = self.head(h, mask, z, last, scale)
+            if not influence:
+                return SeqOutput(prediction, attention, mask)
+            # each prediction depends on its own row only, so one backward pass of the sum gives every
+            # row's gradient: w_t = ∂prediction/∂x_t (0 on padding, which the model never reads)
+            (weights,) = torch.autograd.grad(prediction.sum(), x)
+        return SeqOutput(prediction.detach(), attention.detach(), mask, influence=weights * mask)

@@ -19,9 +19,13 @@ class SeqOutput:
         mask: ``[B, T]`` bool, True = real step.
         head_attention: Transformer only: ``[B, L, H, T, T]`` self-attention of every layer and head
             (query × key, 0 on padded keys); None for other models.
+        influence: next-value models, when asked (``forward(x, mask, influence=True)``): ``[B, T]`` float64
+            recipe weights w_t = ∂prediction/∂x_t, 0 on padding, with Σ_t w_t = 1 and Σ_t w_t·x_t =
+            prediction (see :mod:`seqattn.influence`); None otherwise.
     """
 
     prediction: torch.Tensor
     attention: torch.Tensor
     mask: torch.Tensor
     head_attention: torch.Tensor | None = None
+    influence: torch.Tensor | None = None

@@ -7,6 +7,13 @@ with intercept fitted to the sequence itself (ridge, batched) — plus each rule
 network's head mixes them and adds a bounded correction; linear, quadratic, exponential and pure or
 damped sinusoids are exact under one of the rules, so the learned part only has to choose.
 
+Everything after the normalisation works in z units, so the forecast is shift-equivariant and positively
+1-homogeneous, and its gradient is an exact recipe (``seqattn.influence``): Σ_t ∂pred/∂x_t = 1 and
+Σ_t x_t·∂pred/∂x_t = pred. For that gradient to be finite and readable the module is smooth where it used
+to have a square root of zero (exact fits, agreeing candidates), ridges the AR fits in proportion to their
+residual (exact fits stay exact, near-collinear ones stay well-conditioned) and never fits an AR order the
+sequence cannot determine.
+
 Dimension legend: B batch, T time, K candidate rules.
 """
 
@@ -19,6 +26,10 @@ K = len(CANDIDATES)
 NUM_STEP_FEATURES = 3
 NUM_CANDIDATE_FEATURES = 3 * K + 2
 _CLAMP = 64.0  # candidate forecasts are clipped to this many mean steps from the last value
+_TINY = 1e-12  # smoothing of square roots at 0, in normalised units (scale-free, so exactness is kept)
+AR_PENALTY = 1.0  # ridge on the AR lag coefficients, relative to an unpenalised fit's residual
+ENVELOPE = 3.0  # a forecast stays within this many input ranges of the input's min and max
+EVIDENCE = 1.0  # gate prior: + EVIDENCE · (−log in-sample error) for every rule fitted with ≥ 1 spare row
 
 
 def normalise(x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -32,7 +43,9 @@ def normalise(x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.
     pair = mask[:, 1:] & mask[:, :-1]
     step = (x[:, 1:] - x[:, :-1]).abs() * pair
     scale = step.sum(1) / pair.sum(1).clamp(min=1)
-    scale = scale + 1e-9 * (last.abs() + 1.0)
+    # the floor is 1-homogeneous (no absolute term that a 1e-6-scale input would feel), so Σ_t x_t·∂pred/∂x_t
+    # = pred holds at every scale; 1e-300 only keeps an all-zero sequence finite (z = 0 there)
+    scale = scale + 1e-9 * last.abs() + 1e-300
     z = (x - last.unsqueeze(1)) / scale.unsqueeze(1) * mask
     return z, last, scale
 
@@ -47,28 +60,50 @@ def step_features(z: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return torch.stack([z / 4.0, dz, from_end.to(z.dtype)], -1)
 
 
+def envelope(z: torch.Tensor, mask: torch.Tensor, width: float | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(low, high)`` [B]: the input's min and max over valid steps, widened by ``width`` input ranges."""
+    big = torch.finfo(z.dtype).max
+    high = z.masked_fill(~mask, -big).amax(1)
+    low = z.masked_fill(~mask, big).amin(1)
+    span = (high - low) * (ENVELOPE if width is None else width)
+    return low - span, high + span
+
+
 def _lagged(z: torch.Tensor, k: int) -> torch.Tensor:
     """z shifted right by k steps (z_{t-k} at position t), zero-filled."""
     return torch.nn.functional.pad(z, (k, 0))[:, : z.shape[1]]
 
 
-def _ridge_forecast(design: torch.Tensor, target: torch.Tensor, rows: torch.Tensor, next_row: torch.Tensor):
+def _rms(v: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Root mean square over ``valid`` steps, smooth at 0 (an exact fit has a finite, zero gradient there)."""
+    return ((v.pow(2) * valid).sum(1) / valid.sum(1).clamp(min=1) + _TINY**2).sqrt()
+
+
+def _ridge_forecast(design: torch.Tensor, target: torch.Tensor, rows: torch.Tensor, next_row: torch.Tensor,
+                    penalty: torch.Tensor | None = None):
     """Batched ridge least squares over the valid ``rows``; returns (forecast [B], rms residual [B], dof [B]).
 
-    design [B, T, P], target [B, T], rows [B, T] bool, next_row [B, P].
+    design [B, T, P], target [B, T], rows [B, T] bool, next_row [B, P]; ``penalty`` [P]: if given, the fit is
+    repeated with ``penalty`` × (the first fit's residual sum of squares) added to the Gram diagonal.
     """
     w = rows.to(design.dtype).unsqueeze(-1)
     xw = design * w
     p = design.shape[-1]
+    n = rows.sum(1)
     gram = xw.transpose(1, 2) @ design
     # a ridge relative to the Gram diagonal keeps under-determined fits finite without biasing exact ones
     ridge = 1e-9 * gram.diagonal(dim1=1, dim2=2).mean(-1, keepdim=True) + 1e-12
-    gram = gram + torch.diag_embed(ridge.expand(-1, p))
-    beta = torch.linalg.solve(gram, (xw.transpose(1, 2) @ target.unsqueeze(-1))).squeeze(-1)
+    ridge = ridge.expand(-1, p)
+    xy = xw.transpose(1, 2) @ target.unsqueeze(-1)
+    beta = torch.linalg.solve(gram + torch.diag_embed(ridge), xy).squeeze(-1)
     resid = ((design @ beta.unsqueeze(-1)).squeeze(-1) - target) * rows
-    n = rows.sum(1)
-    rms = (resid.pow(2).sum(1) / n.clamp(min=1)).sqrt()
-    return (next_row * beta).sum(-1), rms, (n - p).to(design.dtype)
+    if penalty is not None:
+        # refit with a ridge proportional to the first fit's residual: an exact fit keeps its exact
+        # coefficients, a poor or collinear one is shrunk (so its recipe weights stay small)
+        ridge = ridge + penalty * resid.pow(2).sum(1, keepdim=True)
+        beta = torch.linalg.solve(gram + torch.diag_embed(ridge), xy).squeeze(-1)
+        resid = ((design @ beta.unsqueeze(-1)).squeeze(-1) - target) * rows
+    return (next_row * beta).sum(-1), _rms(resid, rows), (n - p).to(design.dtype)
 
 
 def candidates(z: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -85,13 +120,10 @@ def candidates(z: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch
     def at(v: torch.Tensor, back: int) -> torch.Tensor:
         return v.gather(1, (lengths - 1 - back).clamp(min=0).unsqueeze(1)).squeeze(1)
 
-    def rms(v: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-        return ((v.pow(2) * valid).sum(1) / valid.sum(1).clamp(min=1)).sqrt()
-
     zero = torch.zeros(b, dtype=z.dtype, device=z.device)
     valid1, valid2, valid3 = mask & _lagged(mask, 1), mask & _lagged(mask, 2), mask & _lagged(mask, 3)
     forecasts = [zero, at(dz, 0), 2 * at(dz, 0) - at(dz, 1)]
-    errors = [rms(dz, valid1), rms(d2, valid2), rms(d3, valid3)]
+    errors = [_rms(dz, valid1), _rms(d2, valid2), _rms(d3, valid3)]
     dofs = [(valid1.sum(1)).to(z.dtype), (valid2.sum(1)).to(z.dtype), (valid3.sum(1)).to(z.dtype)]
 
     # least-squares polynomials in time, centred on the next step for conditioning
@@ -103,14 +135,21 @@ def candidates(z: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch
         f, e, d = _ridge_forecast(design, z, mask, next_row)
         forecasts.append(f), errors.append(e), dofs.append(d)
 
-    # AR(p) with intercept fitted to the sequence itself
+    # AR(p) with intercept fitted to the sequence itself. The lag coefficients carry a ridge (a near-flat or
+    # collinear history otherwise gives an ill-conditioned fit whose recipe weights cancel at ±1e7), and an
+    # order the sequence cannot determine (fewer rows than parameters) falls back to the order below it,
+    # down to the last step: an under-determined fit is exact on any input and says nothing.
+    fallback = (forecasts[1], errors[1], dofs[1])
     for p in (1, 2, 3):
         lags = [_lagged(z, k) for k in range(1, p + 1)]
         design = torch.stack([*lags, one], -1)
         rows = mask & _lagged(mask, p)
         next_row = torch.stack([at(z, k) for k in range(p)] + [torch.ones_like(zero)], -1)
-        f, e, d = _ridge_forecast(design, z, rows, next_row)
-        forecasts.append(f), errors.append(e), dofs.append(d)
+        penalty = torch.tensor([AR_PENALTY] * p + [0.0], dtype=z.dtype, device=z.device)
+        fit = _ridge_forecast(design, z, rows, next_row, penalty)
+        determined = lengths >= 2 * p + 1
+        fallback = tuple(torch.where(determined, new, old) for new, old in zip(fit, fallback, strict=True))
+        forecasts.append(fallback[0]), errors.append(fallback[1]), dofs.append(fallback[2])
 
     cand = torch.stack(forecasts, -1).clamp(-_CLAMP, _CLAMP)
     err = torch.stack(errors, -1)
@@ -120,3 +159,16 @@ def candidates(z: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch
          (lengths.to(z.dtype) / 16.0).unsqueeze(1), torch.log(lengths.to(z.dtype)).unsqueeze(1)], -1
     )
     return cand, feats
+
+
+def evidence(feats: torch.Tensor) -> torch.Tensor:
+    """Gate prior ``[B, K]`` from the candidate features: −EVIDENCE·log(in-sample error + 1e-6) for rules
+    with at least one degree of freedom, 0 for the others.
+
+    A rule that reproduces the whole history it was fitted to (an alternating 1 −1 1 −1 under AR(1), a line
+    under the last step) is preferred unless the network learned otherwise for inputs like this one; an
+    interpolating fit (no spare row) is exact on any input, so it earns no prior.
+    """
+    log_error = feats[:, K : 2 * K] * 8.0
+    spare = feats[:, 2 * K : 3 * K] * 16.0 >= 1.0
+    return torch.where(spare, -EVIDENCE * log_error, torch.zeros_like(log_error))

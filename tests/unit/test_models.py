@@ -107,3 +107,43 @@ def test_all_masked_row_gives_zero_attention_not_nan():
     model = tiny_model("pooling", "classify")
     out = model(model_input("classify", 2, 6), torch.tensor([[1, 1, 1, 0, 0, 0], [0] * 6]).bool())
     assert torch.all(out.attention[1] == 0) and not torch.isnan(out.prediction).any()
+
+
+def test_shipped_next_value_weights_load_and_match_their_exported_program():
+    from seqattn.api import load_pretrained
+    from seqattn.config import SAVED_MODELS_DIR
+    from seqattn.export import load_exported
+
+    model = load_pretrained("next-value")
+    x = torch.tensor([[2.0, 4.0, 6.0, 8.0, 10.0, 0.0], [1.0, -1.0, 1.0, -1.0, 1.0, -1.0]], dtype=torch.float64)
+    mask = valid_mask(torch.tensor([5, 6]), 6)
+    program = load_exported(SAVED_MODELS_DIR / "next-value.ts")
+    with torch.no_grad():
+        prediction, attention = program(x, mask)
+        out = model(x, mask)
+    torch.testing.assert_close(prediction, out.prediction)
+    torch.testing.assert_close(attention, out.attention)
+
+
+def test_candidates_are_smooth_at_exact_fits_and_under_determined_orders_fall_back():
+    # an exact line: every residual is 0, where a plain square root has an infinite derivative
+    x = torch.tensor([[2.0, 4.0, 6.0, 8.0, 10.0], [1.0, -1.0, 1.0, -1.0, 0.0]], dtype=torch.float64,
+                     requires_grad=True)
+    mask = valid_mask(torch.tensor([5, 4]), 5)
+    z, _, _ = structural.normalise(x, mask)
+    cand, feats = structural.candidates(z, mask)
+    (grad,) = torch.autograd.grad(cand.sum() + feats.sum(), x)
+    assert torch.isfinite(grad).all()
+    # four steps determine AR(1) (3 rows, 2 parameters) but not AR(2) or AR(3): those repeat AR(1)
+    ar = [structural.CANDIDATES.index(c) for c in ("ar1", "ar2", "ar3")]
+    torch.testing.assert_close(cand[1, ar], torch.ones(3, dtype=torch.float64))
+
+
+def test_ar_ridge_keeps_a_flat_history_well_conditioned():
+    # ten equal values then a jump: the lag column is constant, collinear with the intercept
+    x = torch.tensor([[1.0] * 10 + [6.0]], dtype=torch.float64, requires_grad=True)
+    mask = torch.ones_like(x, dtype=torch.bool)
+    z, _, _ = structural.normalise(x, mask)
+    cand, _ = structural.candidates(z, mask)
+    (grad,) = torch.autograd.grad(cand[0, structural.CANDIDATES.index("ar3")], x)
+    assert float(grad.abs().max()) < 100.0
