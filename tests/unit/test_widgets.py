@@ -7,16 +7,18 @@ import pytest
 matplotlib.use("Agg")
 pytest.importorskip("ipywidgets")
 
-from seqattn.widgets import PRESETS, make_signal_sequence, next_value_app, signal_app  # noqa: E402
+from seqattn.widgets import NEXT_VALUE_MAPS, PRESETS, make_signal_sequence, next_value_app, signal_app  # noqa: E402
 
 
 def test_next_value_app_follows_sliders_presets_and_length():
     app = next_value_app()
     assert app.values() == [2.0, 4.0, 6.0, 8.0, 10.0]
     assert app.result.prediction == pytest.approx(12.0, abs=0.01)
-    assert "Predicted next value: 12.00" in app.text.value
+    assert "Predicted next value: 12.00" in app.text.value and "12 = " in app.text.value  # the recipe
+    assert (app.sliders[0].min, app.sliders[0].max) == (-20.0, 46.0)  # the linear preset's scale
     app.sliders[4].value = 20.0  # a jump at the end changes the prediction
-    assert app.result.prediction > 20.0 and len(app.result.attention) == 5
+    assert app.result.prediction > 20.0 and len(app.result.contributions) == 5
+    assert int(np.argmax(np.abs(app.result.contributions))) == 4
     app.length.value = 7  # two more steps (preset values 12, 14) join the sequence
     assert len(app.result.attention) == 7 and app.sliders[6].layout.display == ""
     assert app.sliders[7].layout.display == "none"
@@ -24,8 +26,38 @@ def test_next_value_app_follows_sliders_presets_and_length():
     assert app.values() == PRESETS["sin t"][:5]
     assert app.result.prediction == pytest.approx(-0.959, abs=0.06)
     assert sum(app.result.attention) == pytest.approx(1.0)
-    bars = app.figure.axes[1].patches  # the attention bars drawn are the model's attention
-    assert [b.get_height() for b in bars] == pytest.approx(app.result.attention)
+    assert -3 < app.sliders[0].min < -1 and 1 < app.sliders[0].max < 3 and app.sliders[0].step == 0.01
+
+
+def test_next_value_app_bars_show_signed_contributions_on_a_steady_axis():
+    app = next_value_app()
+    mean = np.mean(app.values())
+    assert sum(app.result.contributions) == pytest.approx(app.result.prediction - mean, abs=1e-6)
+    bars = [b for b in app.figure.axes[1].patches if b.get_visible()]
+    assert [b.get_height() for b in bars] == pytest.approx(app.result.contributions)
+    pairs = zip(bars, app.result.contributions, strict=True)
+    signs = [(b.get_facecolor()[0] > b.get_facecolor()[2], c > 0) for b, c in pairs if abs(c) > 1e-3]
+    # diverging: red up, blue down (white at 0)
+    assert len(signs) >= 4 and all(red == up for red, up in signs)
+    ylim = app.figure.axes[1].get_ylim()
+    app.sliders[1].value = 4.3  # a small edit: the axis does not move
+    assert app.figure.axes[1].get_ylim() == ylim
+    strip = app._canvas.strip.get_array()
+    assert np.asarray(strip[0, :5]) == pytest.approx(np.asarray(app.result.attention) * 5)
+
+
+def test_next_value_app_map_selector():
+    app = next_value_app()
+    app.sliders[2].value = 15.0
+    expected = {"contributions": app.result.contributions, "weights": app.result.influence,
+                "attention": app.result.attention}
+    for name, values in expected.items():
+        app.map_select.value = name
+        assert app.shown == pytest.approx(values) and NEXT_VALUE_MAPS[name] in app.figure.axes[1].get_ylabel()
+    app.map_select.value = "integrated gradients"  # from the mean, IG equals the contributions
+    assert app.shown == pytest.approx(app.result.contributions, rel=1e-5, abs=1e-6)
+    app.map_select.value = "consensus"
+    assert app.shown.sum() == pytest.approx(1.0) and (app.shown >= 0).all()
 
 
 def test_signal_app_attention_and_the_map_follow_the_event():
