@@ -27,13 +27,15 @@ PRESETS: dict[str, list[float]] = {
     "oscillatory": list(np.round(0.6 * _t + 2 * np.sin(0.9 * _t), 2)),
 }
 PRESET_LENGTH = {"linear": 5, "sin t": 5, "noisy linear": 4, "log decay": 5, "rise and fall": 5}
-# The next-value app's map selector: name -> (what the bars show, y-axis label)
+# The next-value app's map selector: name -> the bars' axis label. contributions: w_t·(x_t − mean) in the
+# prediction's units; weights: the recipe w_t (Σ w_t = 1, Σ w_t·x_t = prediction); consensus: IG +
+# occlusion + attention-norm shares; integrated gradients: from the mean, in the prediction's units.
 NEXT_VALUE_MAPS = {
-    "contributions": "contribution w_t·(x_t − mean), in the prediction's units",
-    "weights": "recipe weight w_t (Σ w_t = 1, Σ w_t·x_t = prediction)",
-    "attention": "raw pooling attention",
-    "consensus": "consensus share (IG + occlusion + attention norm)",
-    "integrated gradients": "Integrated Gradients from the mean, in the prediction's units",
+    "contributions": "contribution\n(prediction units)",
+    "weights": "recipe weight w_t",
+    "attention": "raw attention",
+    "consensus": "consensus share",
+    "integrated gradients": "IG from the mean",
 }
 SIGNAL_MAPS = ("consensus", "integrated_gradients", "occlusion", "attention")
 SIGNAL_SCALE = (0.5, 0.25)  # fixed colour-bar tops: per-step share, per-cell share (a confident map ~0.3-0.7)
@@ -150,7 +152,7 @@ class _NextValueFigure:
                 bar.set_height(shown[k])
                 bar.set_color(cmap(self.norm(shown[k])))
         self.bars_ax.set_ylim(-ylim_map, ylim_map)
-        self.bars_ax.set_ylabel(label, fontsize=7)
+        self.bars_ax.set_ylabel(label, fontsize=8)
         strip = np.full((1, len(self.bars)), np.nan)
         strip[0, :n] = np.asarray(attention) * n
         self.strip.set_data(strip)
@@ -211,8 +213,8 @@ class NextValueApp:
         key = (self.preset.value, self.map_select.value)
         ylim = _grow(self.limits, key, float(np.abs(self.shown).max()))
         v = np.asarray([*values, self.result.prediction])
-        half = _grow(self.limits, (self.preset.value, "values"), float(np.abs(v - v.mean()).max()) or 1.0, 1.2)
-        centre = self.limits.setdefault((self.preset.value, "centre"), float(np.mean(values)))
+        centre = self.limits.setdefault((self.preset.value, "centre"), float(v.mean()))
+        half = _grow(self.limits, (self.preset.value, "values"), float(np.abs(v - centre).max()) or 1.0, 1.2)
         png = self._canvas.draw(values, self.result.prediction, self.shown, self.result.attention,
                                 (centre - half, centre + half), ylim, NEXT_VALUE_MAPS[self.map_select.value])
         top = int(np.argmax(np.abs(self.result.contributions)))
