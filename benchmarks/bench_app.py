@@ -6,7 +6,7 @@
 2. Faithfulness in the app: pick a preset, a length and a step at random, move that step's slider to a
    random value inside its range; among the edits that move the prediction by more than 3 mean steps
    (the mean |first difference| of the edited sequence), how often is the edited step the largest
-   |contribution|? The goal is ≥ 95 % of such trials.
+   |contribution|? The goal is ≥ 95 % of such trials. (The same rate for other maps, for comparison.)
 
 Run: python benchmarks/bench_app.py   (~2 minutes on 2 cores; --quick for a smoke run)
 Writes benchmarks/results/app.json.
@@ -26,7 +26,10 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from common import write  # noqa: E402
 
+from seqattn.explain import influence_map  # noqa: E402
 from seqattn.widgets import NEXT_VALUE_MAPS, PRESETS, next_value_app, signal_app  # noqa: E402
+
+OTHER_MAPS = ("occlusion", "consensus", "attention", "grad_input")
 
 
 def timed_updates(change, n: int) -> dict:
@@ -64,6 +67,7 @@ def edit_trials(app, trials: int, seed: int = 0) -> dict:
     rng = np.random.default_rng(seed)
     names = list(PRESETS)
     hits, strong, misses = 0, 0, []
+    by_map = dict.fromkeys(OTHER_MAPS, 0)
     for _ in range(trials):
         app.preset.value = names[rng.integers(len(names))]
         app.length.value = int(rng.integers(4, len(app.sliders) + 1))
@@ -78,11 +82,16 @@ def edit_trials(app, trials: int, seed: int = 0) -> dict:
         strong += 1
         top = int(np.argmax(np.abs(app.result.contributions)))
         hits += top == k
+        x = torch.tensor([values], dtype=torch.float64)
+        for name in OTHER_MAPS:  # the same question of the other maps, for comparison
+            other = influence_map(app.model, x, method=name, empty="zeros")[0].numpy()
+            by_map[name] += int(np.argmax(other)) == k
         if top != k and len(misses) < 10:
             misses.append({"preset": app.preset.value, "values": values.round(3).tolist(), "edited": k,
                            "top": top, "prediction": round(app.result.prediction, 3)})
     return {"trials": trials, "strong_edits": strong, "edited_step_is_top": hits,
-            "rate": round(hits / max(strong, 1), 4), "misses": misses}
+            "rate": round(hits / max(strong, 1), 4),
+            "rate_by_other_map": {m: round(v / max(strong, 1), 4) for m, v in by_map.items()}, "misses": misses}
 
 
 def main() -> None:
@@ -98,7 +107,7 @@ def main() -> None:
         print(f"{name:28s} median {row['median_ms']:7.1f} ms   p95 {row['p95_ms']:7.1f} ms", flush=True)
     edits = edit_trials(app, trials)
     print(f"strong edits: {edits['strong_edits']} of {edits['trials']} trials; the edited step is the largest "
-          f"|contribution| in {edits['rate']:.1%}")
+          f"|contribution| in {edits['rate']:.1%}; the top step of other maps: {edits['rate_by_other_map']}")
     if not args.quick:
         write("app", {"latency": latency, "edits": edits, "goal": {"latency_ms": 150, "edit_rate": 0.95}})
 
