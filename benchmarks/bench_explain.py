@@ -51,7 +51,7 @@ def train_classifier(make):
 
 
 def table(report):
-    cols = ["pointing_game", "precision_at_k", "auroc", "auprc", "base_rate", "deletion_auc", "insertion_auc",
+    cols = ["empty_maps", "pointing_game", "precision_at_k", "auroc", "auprc", "base_rate", "deletion_auc", "insertion_auc",
             "kendall_tau_vs_ig"]
     return report[[c for c in cols if c in report]].round(4)
 

@@ -1,19 +1,37 @@
 """Influence maps for any seqattn model, and the scores that say whether to trust them.
 
-Maps (all ``[B, T]``, non-negative, summing to 1 over valid steps, 0 on padding):
+Every map is a feature×time map ``[B, T, D]`` (D = 1 for next-value models, which read one value per
+step). :func:`influence_map` returns it whole (``reduce=None``) or reduced over features (``"time"``,
+``[B, T]``, the default) or over time (``"feature"``, ``[B, D]``); absolute (the default: non-negative,
+summing to 1 over the valid cells, 0 on padding) or signed (``signed=True``: the same shares with their
+sign, Σ|m| = 1). The maps:
 
 - ``attention``: the model's pooling attention, as returned in ``SeqOutput.attention``;
 - ``attention_norm``: attention × the norm of the value vector it weights (Kobayashi et al. 2020);
 - ``rollout``: Transformer only, pooling attention propagated through head-averaged self-attention
   with the residual (Abnar & Zuidema 2020); :func:`head_maps` gives one map per layer and head;
-- ``grad_input``: |gradient × input| (Captum ``InputXGradient``);
-- ``integrated_gradients``: |Integrated Gradients| from a zero baseline (Captum);
+- ``grad_input``: gradient × input (Captum ``InputXGradient``);
+- ``integrated_gradients``: Integrated Gradients from the task's baseline (Captum; 0 for classifiers, the
+  sequence mean for next value);
 - ``occlusion``: score change when a window of steps is replaced by the baseline (Captum ``Occlusion``);
 - ``consensus`` (the default, :data:`DEFAULT_MAP`): the mean of the ``integrated_gradients``,
   ``occlusion`` and ``attention_norm`` maps — gradient, perturbation and attention evidence together;
+- ``contributions`` and ``recipe_weights`` (next-value models only): the exact decomposition of the
+  forecast (:mod:`seqattn.influence`): w_t·(x_t − mean) and w_t;
 - ``random``: a seeded random map, the floor every map must beat.
 
-Gradient maps are summed over features. The explained score is P(class = 1) for classifiers and the
+Gradient and occlusion maps give one value per cell. The time-only maps (``attention``, ``attention_norm``,
+``rollout``, ``random``) give one weight per step; their feature×time form spreads each step's weight over
+its features in proportion to |x − baseline| (the share of the step's input that is away from the task's
+baseline; evenly where a step equals the baseline), so their ``"time"`` reduction is the weight itself.
+
+No silent failures: a map with NaN or inf on a valid cell raises a ``ValueError`` naming the map and the
+sequences; a map that is zero on every valid cell of a sequence (e.g. occlusion or Integrated Gradients
+on a constant next-value sequence, where nothing moves away from the mean baseline) raises too unless the
+caller chooses what to do with ``empty="zeros"`` or ``empty="uniform"``. ``consensus`` averages only the
+parts that are not empty for that sequence.
+
+The explained score is P(class = 1) for classifiers and the
 prediction for next-value models. Captum's LSTM traps are handled: cuDNN's RNN backward refuses eval mode,
 so gradients run with cuDNN off; packed sequences are built from the mask inside ``forward``, which Captum
 expands with the inputs.
@@ -39,7 +57,7 @@ from .masks import check_mask
 from .models.heads import attention_override
 from .tasks import task_of
 
-MAPS: dict = {}  # name -> fn(model, x, mask, seed=, ig_steps=, window=) -> [B, T]; see register_map
+MAPS: dict = {}  # name -> fn(model, x, mask, seed=, ig_steps=, window=) -> [B, T] or [B, T, D]; see register_map
 # The map seqattn presents by default, chosen by measurement (benchmarks/bench_explain.py, README
 # "Influence maps"): no single map won every benchmark (occlusion lost on the rare-time box and the
 # hidden-Markov switches, attention on all but one); the consensus of a gradient, a perturbation and an
@@ -48,12 +66,15 @@ DEFAULT_MAP = "consensus"
 CONSENSUS_PARTS = ("integrated_gradients", "occlusion", "attention_norm")
 
 
-def register_map(name: str, needs: str | None = None):
-    """Decorator: register an influence map ``fn(model, x, mask, *, seed, ig_steps, window) -> [B, T]``
-    under ``name``; ``needs`` names the model capability it requires (e.g. ``"self_attention"``)."""
+def register_map(name: str, needs: str | None = None, task: str | None = None):
+    """Decorator: register an influence map ``fn(model, x, mask, *, seed, ig_steps, window)`` under
+    ``name``. It returns raw, unnormalised evidence: ``[B, T]`` (one weight per step, spread over the
+    features by |x − baseline| share) or ``[B, T, D]`` (one signed value per cell); :func:`influence_map`
+    checks, normalises and reduces it. ``needs`` names the model capability the map requires (e.g.
+    ``"self_attention"``), ``task`` the only task it explains (e.g. ``"next-value"``)."""
 
     def decorate(fn):
-        fn.needs = needs
+        fn.needs, fn.task = needs, task
         MAPS[name] = fn
         return fn
 
@@ -64,8 +85,8 @@ def applicable(model: nn.Module, method: str) -> bool:
     """Can ``method`` explain ``model`` (does the model have the capability the map needs)?"""
     from .models import capabilities
 
-    needs = MAPS[method].needs
-    return needs is None or needs in capabilities(model)
+    needs, task = MAPS[method].needs, getattr(MAPS[method], "task", None)
+    return (needs is None or needs in capabilities(model)) and (task is None or task_of(model).name == task)
 
 
 def _score_fn(model: nn.Module):
@@ -78,11 +99,81 @@ def _score_fn(model: nn.Module):
     return score
 
 
-def _normalise(m: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    m = m.abs().double() * mask
-    total = m.sum(1, keepdim=True)
-    uniform = mask / mask.sum(1, keepdim=True).clamp(min=1)
-    return torch.where(total > 0, m / total.clamp(min=1e-300), uniform)
+def _rows(flags: torch.Tensor) -> str:
+    rows = torch.nonzero(flags).flatten().tolist()
+    return ", ".join(map(str, rows[:8])) + (f", … ({len(rows)} in all)" if len(rows) > 8 else "")
+
+
+def _check_finite(cells: torch.Tensor, mask: torch.Tensor, method: str) -> None:
+    """Refuse a map with NaN/inf on a valid cell: a ValueError naming the map and the sequences."""
+    bad = (~torch.isfinite(cells) & mask.unsqueeze(-1)).flatten(1).any(1)
+    if bad.any():
+        raise BadInput(f"the {method} map is not finite (NaN or inf) for sequence(s) {_rows(bad)}: the model's "
+                       "gradients or outputs overflow there; no map is returned rather than a wrong one")
+
+
+def _as_cells(m: torch.Tensor, x: torch.Tensor, mask: torch.Tensor, base: torch.Tensor | None) -> torch.Tensor:
+    """A raw map ``[B, T]`` or ``[B, T, D]`` as cells ``[B, T, D]`` (float64, 0 on padding). A time-only map
+    is spread over the features by each cell's share of |x − baseline| (evenly where the step equals it)."""
+    m = m.detach().double()
+    x3 = x.detach().double() if x.dim() == 3 else x.detach().double().unsqueeze(-1)
+    valid = mask.unsqueeze(-1)
+    if m.dim() == 3:
+        return torch.where(valid, m, torch.zeros_like(m))
+    b3 = torch.zeros_like(x3) if base is None else base.detach().double().reshape(x3.shape)
+    away = (x3 - b3).abs()
+    total = away.sum(-1, keepdim=True)
+    share = torch.where(total > 0, away / total.clamp(min=1e-300), torch.full_like(away, 1.0 / x3.shape[-1]))
+    cells = torch.where(valid, m.unsqueeze(-1) * share, torch.zeros_like(share))
+    return torch.where(valid, cells, torch.zeros_like(cells))
+
+
+def reduce_map(cells: torch.Tensor, mask: torch.Tensor, reduce: str | None = "time", signed: bool = False,
+               empty: str = "raise", method: str = "map") -> torch.Tensor:
+    """Normalise feature×time ``cells`` ``[B, T, D]`` per sequence and reduce them.
+
+    Args:
+        cells: raw evidence per cell (any scale, any sign); padding is ignored.
+        mask: ``[B, T]``, True = real step.
+        reduce: ``"time"`` → ``[B, T]`` (summed over features), ``"feature"`` → ``[B, D]`` (summed over
+            time), ``None`` → ``[B, T, D]``.
+        signed: False: |cells| / Σ|cells| (non-negative, sums to 1); True: cells / Σ|cells| (signed
+            shares; Σ|m| = 1 before reducing).
+        empty: what to do with a sequence whose map is zero on every valid cell: ``"raise"`` (a
+            ValueError naming the sequences), ``"zeros"`` (keep it all zero) or ``"uniform"`` (spread
+            evenly over the valid cells — only when the caller asks).
+        method: the map's name, for error messages.
+
+    NaN or inf on a valid cell always raises.
+    """
+    if reduce not in ("time", "feature", None):
+        raise BadInput(f"reduce must be 'time', 'feature' or None, got {reduce!r}")
+    if empty not in ("raise", "zeros", "uniform"):
+        raise BadInput(f"empty must be 'raise', 'zeros' or 'uniform', got {empty!r}")
+    valid = mask.unsqueeze(-1)
+    _check_finite(cells, mask, method)
+    cells = torch.where(valid, cells.double(), torch.zeros((), dtype=torch.float64))
+    mass = cells.abs().sum((1, 2), keepdim=True)  # (B, 1, 1)
+    zero = (mass == 0).flatten() & mask.any(1)
+    if zero.any():
+        if empty == "raise":
+            raise BadInput(f"the {method} map is zero on every valid step of sequence(s) {_rows(zero)}: the "
+                           "score does not move away from the baseline there, so no step can be ranked; pass "
+                           "empty='zeros' or empty='uniform' to accept it")
+        if empty == "uniform":
+            cells = torch.where(zero[:, None, None] & valid, torch.ones_like(cells), cells)
+            mass = cells.abs().sum((1, 2), keepdim=True)
+    out = (cells if signed else cells.abs()) / mass.clamp(min=1e-300)
+    if reduce == "time":
+        return out.sum(2)
+    if reduce == "feature":
+        return out.sum(1)
+    return out
+
+
+def empty_rows(cells: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``[B]`` bool: sequences whose map is zero on every valid cell (see ``empty`` in :func:`reduce_map`)."""
+    return (cells.abs() * mask.unsqueeze(-1)).flatten(1).sum(1).eq(0) & mask.any(1)
 
 
 def _pooling(model: nn.Module):
@@ -100,26 +191,70 @@ def _no_cudnn():
         yield
 
 
+def feature_time_map(model: nn.Module, x: torch.Tensor, mask: torch.Tensor | None = None,
+                     method: str = "attention", seed: int = 0, ig_steps: int = 32, window: int = 3,
+                     signed: bool = False) -> torch.Tensor:
+    """The raw evidence of one map as cells ``[B, T, D]`` (float64, unnormalised, 0 on padding; D = 1 for
+    next-value models); :func:`influence_map` normalises and reduces it."""
+    if method not in MAPS:
+        raise BadInput(f"unknown method {method!r}; choose from {', '.join(MAPS)}")
+    mask = check_mask(x, mask)
+    task = task_of(model)
+    raw = MAPS[method](model.eval(), x, mask, seed=seed, ig_steps=ig_steps, window=window, signed=signed)
+    return _as_cells(raw, x, mask, task.baseline(x.to(task.dtype), mask))
+
+
 def influence_map(model: nn.Module, x: torch.Tensor, mask: torch.Tensor | None = None,
-                  method: str = "attention", seed: int = 0, ig_steps: int = 32, window: int = 3) -> torch.Tensor:
-    """One influence map ``[B, T]`` (float64) for inputs ``x`` ``[B, T]`` or ``[B, T, D]``.
+                  method: str = "attention", seed: int = 0, ig_steps: int = 32, window: int = 3, *,
+                  reduce: str | None = "time", signed: bool = False, empty: str = "raise") -> torch.Tensor:
+    """One influence map (float64) for inputs ``x`` ``[B, T]`` or ``[B, T, D]``.
+
+    Args:
+        method: a registered map (:data:`MAPS`).
+        reduce: ``"time"`` → ``[B, T]`` (the default), ``"feature"`` → ``[B, D]``, ``None`` → ``[B, T, D]``.
+        signed: False (the default): non-negative shares summing to 1 over valid cells; True: the
+            same shares with their sign (Σ|m| = 1 over cells).
+        empty: a sequence whose map is zero everywhere: ``"raise"`` (the default), ``"zeros"`` or
+            ``"uniform"``. NaN/inf always raise a ValueError.
 
     >>> from seqattn.api import load_pretrained
     >>> m = influence_map(load_pretrained("signal"), torch.randn(2, 20, 4), method="integrated_gradients")
     >>> tuple(m.shape), bool(torch.allclose(m.sum(1), torch.ones(2, dtype=m.dtype)))
     ((2, 20), True)
     """
-    if method not in MAPS:
-        raise BadInput(f"unknown method {method!r}; choose from {', '.join(MAPS)}")
     mask = check_mask(x, mask)
-    return MAPS[method](model.eval(), x, mask, seed=seed, ig_steps=ig_steps, window=window)
+    cells = feature_time_map(model, x, mask, method, seed, ig_steps, window, signed)
+    return reduce_map(cells, mask, reduce, signed, empty, method)
+
+
+def top_steps(cells, k: int = 3, mask=None) -> list[tuple[int, float, int]]:
+    """The ``k`` most influential steps of one sequence's feature×time map ``[T, D]`` (or ``[T]``) as
+    ``(t, weight, top feature)``, highest weight first: weight = the step's share of Σ|m|, top feature =
+    the feature with the largest |m| at that step.
+
+    >>> top_steps([[0.1, 0.0], [0.2, 0.6], [0.0, 0.1]], k=2)
+    [(1, 0.8, 1), (0, 0.1, 0)]
+    """
+    m = torch.as_tensor(cells, dtype=torch.float64)
+    if m.dim() == 1:
+        m = m.unsqueeze(-1)
+    if m.dim() != 2:
+        raise BadInput(f"top_steps takes one sequence's map [T, D] or [T], got shape {tuple(m.shape)}")
+    if not torch.isfinite(m).all():
+        raise BadInput("top_steps: the map contains NaN or inf")
+    valid = torch.ones(len(m), dtype=torch.bool) if mask is None else torch.as_tensor(mask, dtype=torch.bool)
+    a = m.abs() * valid.unsqueeze(-1)
+    total = float(a.sum()) or 1.0
+    per_step = a.sum(1) / total
+    order = np.argsort(-per_step.numpy(), kind="stable")[: min(k, int(valid.sum()))]
+    return [(int(t), round(float(per_step[t]), 12), int(a[t].argmax())) for t in order]
 
 
 @register_map("attention")
 @torch.no_grad()
 def attention_map(model, x, mask, **_):
-    """The model's pooling attention, as in ``SeqOutput.attention``."""
-    return _normalise(model(x, mask).attention, mask)
+    """The model's pooling attention, as in ``SeqOutput.attention`` (time-only)."""
+    return model(x, mask).attention.double()
 
 
 @register_map("attention_norm")
@@ -134,7 +269,7 @@ def attention_norm_map(model, x, mask, **_):
     finally:
         handle.remove()
     norms = pool.value(captured["h"]).norm(dim=-1).double()
-    return _normalise(out.attention.double() * norms, mask)
+    return out.attention.double() * norms
 
 
 @register_map("rollout", needs="self_attention")
@@ -151,24 +286,21 @@ def rollout_map(model, x, mask, **_):
         a = layer.mean(1) + eye  # the residual path
         a = a / a.sum(-1, keepdim=True)
         rollout = a @ rollout
-    return _normalise((out.attention.double().unsqueeze(1) @ rollout).squeeze(1), mask)
+    return (out.attention.double().unsqueeze(1) @ rollout).squeeze(1)
 
 
 def _captum_map(model, x, mask, make):
-    """Run one Captum attribution ``make(score, xg, baseline)`` and turn it into a map."""
+    """Run one Captum attribution ``make(score, xg, baseline)``: signed, one value per cell."""
     task = task_of(model)
     xg = x.detach().clone().to(task.dtype)
     base = task.baseline(xg, mask)
     with _no_cudnn():
-        attr = make(_score_fn(model), xg, base).detach()
-    if attr.dim() == 3:
-        attr = attr.abs().sum(-1)
-    return _normalise(attr, mask)
+        return make(_score_fn(model), xg, base).detach()
 
 
 @register_map("grad_input")
 def grad_input_map(model, x, mask, **_):
-    """|gradient × input| (Captum ``InputXGradient``)."""
+    """gradient × input (Captum ``InputXGradient``)."""
     from captum.attr import InputXGradient
 
     return _captum_map(model, x, mask, lambda score, xg, base: InputXGradient(score).attribute(
@@ -177,7 +309,7 @@ def grad_input_map(model, x, mask, **_):
 
 @register_map("integrated_gradients")
 def integrated_gradients_map(model, x, mask, ig_steps: int = 32, **_):
-    """|Integrated Gradients| from the task's baseline (Captum)."""
+    """Integrated Gradients from the task's baseline (Captum)."""
     from captum.attr import IntegratedGradients
 
     return _captum_map(model, x, mask, lambda score, xg, base: IntegratedGradients(score).attribute(
@@ -194,31 +326,57 @@ def occlusion_map(model, x, mask, window: int = 3, **_):
         shape = (window,) if xg.dim() == 2 else (window, xg.shape[2])
         with torch.no_grad():
             return Occlusion(score).attribute(xg, sliding_window_shapes=shape, baselines=base,
-                                              additional_forward_args=(mask,))
+                                              additional_forward_args=(mask,),
+                                              perturbations_per_eval=max(1, min(64, 4096 // len(xg))))
 
     return _captum_map(model, x, mask, make)
 
 
+@register_map("contributions", task="next-value")
+def contributions_map(model, x, mask, **_):
+    """Next value: the exact contributions w_t·(x_t − mean) of :mod:`seqattn.influence`, in the
+    prediction's units; they sum to prediction − mean and equal Integrated Gradients from the mean."""
+    from .influence import recipe
+
+    return recipe(model, x, mask).contributions
+
+
+@register_map("recipe_weights", task="next-value")
+def recipe_weights_map(model, x, mask, **_):
+    """Next value: the recipe weights w_t = ∂prediction/∂x_t (Σ w_t = 1, Σ w_t·x_t = prediction)."""
+    from .influence import recipe
+
+    return recipe(model, x, mask).weights
+
+
 @register_map("consensus")
-def consensus_map(model, x, mask, parts=None, **kw):
-    """The mean of the ``integrated_gradients``, ``occlusion`` and ``attention_norm`` maps."""
+def consensus_map(model, x, mask, parts=None, signed: bool = False, **kw):
+    """The mean of the ``integrated_gradients``, ``occlusion`` and ``attention_norm`` maps, each normalised
+    per sequence; a part that is empty for a sequence (zero everywhere) is left out of that sequence's mean
+    rather than averaged in. ``parts``: their cells ``[B, T, D]`` when already computed."""
     parts = parts or {}
-    maps = [parts[m] if m in parts else MAPS[m](model, x, mask, **kw) for m in CONSENSUS_PARTS]
-    return _normalise(sum(maps) / 3, mask)
+    cells = [parts[m] if m in parts else feature_time_map(model, x, mask, m, signed=signed, **kw)
+             for m in CONSENSUS_PARTS]
+    for name, c in zip(CONSENSUS_PARTS, cells, strict=True):
+        _check_finite(c, mask, name)
+    used = torch.stack([~empty_rows(c, mask) for c in cells]).double()  # (parts, B)
+    total = sum(reduce_map(c, mask, None, signed, "zeros") * u[:, None, None] for c, u in zip(cells, used, strict=True))
+    return total / used.sum(0).clamp(min=1)[:, None, None]
 
 
 @register_map("random")
 def random_map(model, x, mask, seed: int = 0, **_):
     """A seeded random map, the floor every map must beat."""
     g = torch.Generator().manual_seed(seed)
-    return _normalise(torch.rand(mask.shape, generator=g, dtype=torch.float64), mask)
+    return torch.rand(mask.shape, generator=g, dtype=torch.float64)
 
 
 METHODS = tuple(MAPS)  # the built-in maps, in presentation order
 
 
 def explain(model: nn.Module, x: torch.Tensor, mask: torch.Tensor | None = None, **kw) -> torch.Tensor:
-    """The default influence map (:data:`DEFAULT_MAP`) ``[B, T]``; raw attention stays in ``SeqOutput``."""
+    """The default influence map (:data:`DEFAULT_MAP`) ``[B, T]``; raw attention stays in ``SeqOutput``.
+    Keyword arguments (``reduce``, ``signed``, ``empty``, ...) go to :func:`influence_map`."""
     return influence_map(model, x, mask, DEFAULT_MAP, **kw)
 
 
@@ -235,13 +393,20 @@ def head_maps(model: nn.Module, x: torch.Tensor, mask: torch.Tensor | None = Non
     return maps * mask[:, None, None, :]
 
 
-def influence_maps(model, x, mask=None, methods=None, **kw) -> dict[str, torch.Tensor]:
-    """Every applicable map (``rollout`` only for models with self-attention): ``{method: [B, T]}``."""
+def influence_maps(model, x, mask=None, methods=None, *, reduce: str | None = "time", signed: bool = False,
+                   empty: str = "raise", **kw) -> dict[str, torch.Tensor]:
+    """Every applicable map (``rollout`` only for models with self-attention): ``{method: map}``, each as
+    :func:`influence_map` returns it (``reduce``, ``signed``, ``empty`` as there); the consensus reuses
+    the parts already computed."""
+    mask = check_mask(x, mask)
     methods = methods or [m for m in MAPS if applicable(model, m)]
-    maps = {m: influence_map(model, x, mask, m, **kw) for m in methods if m != "consensus"}
-    if "consensus" in methods:  # reuse the parts already computed
-        maps["consensus"] = consensus_map(model.eval(), x, check_mask(x, mask), parts=maps, **kw)
-    return {m: maps[m] for m in methods}
+    needed = [m for m in methods if m != "consensus"]
+    if "consensus" in methods:
+        needed += [m for m in CONSENSUS_PARTS if m not in needed]
+    cells = {m: feature_time_map(model, x, mask, m, signed=signed, **kw) for m in needed}
+    if "consensus" in methods:
+        cells["consensus"] = consensus_map(model.eval(), x, mask, parts=cells, signed=signed, **kw)
+    return {m: reduce_map(cells[m], mask, reduce, signed, empty, m) for m in methods}
 
 
 def localisation(maps: np.ndarray, salient: np.ndarray, mask: np.ndarray) -> dict:
@@ -353,7 +518,9 @@ def explain_report(model, data, methods=None, n: int = 256, seed: int = 0):
     """Every map × every metric on ``n`` samples of ``data`` (anything with values, mask and, for the
     localisation scores, ``salient``; ``label`` is used when present): one DataFrame, one row per map.
 
-    ``df.attrs["curves"]`` holds the deletion/insertion curves (for :func:`seqattn.plots.plot_deletion`)
+    ``empty_maps`` counts the sequences whose map was zero on every step (kept as zeros: nothing to rank).
+    ``df.attrs["curves"]`` holds the deletion/insertion curves (for :func:`seqattn.plots.plot_deletion`),
+    ``df.attrs["deletion_higher_is_better"]`` which way the deletion curve is better for the model's task
     and ``df.attrs["attention_tests"]`` the uniform/permutation tests.
     """
     import pandas as pd
@@ -365,12 +532,12 @@ def explain_report(model, data, methods=None, n: int = 256, seed: int = 0):
     mask = torch.as_tensor(np.asarray(data.mask)[rows])
     salient = getattr(data, "salient", None)
     label = getattr(data, "label", None)
-    maps = influence_maps(model, x, mask, methods, seed=seed)
+    maps = influence_maps(model, x, mask, methods, seed=seed, empty="zeros")
     ig = maps.get("integrated_gradients")
     records, curves = [], {}
     # localise on the samples whose truth is meaningful: class 1 for event data (class 0 has none)
     for name, m in maps.items():
-        row = {"map": name}
+        row = {"map": name, "empty_maps": int(empty_rows(m.unsqueeze(-1), mask).sum())}
         if salient is not None:
             truth = np.asarray(salient)[rows]
             row.update(localisation(m.numpy(), truth, mask.numpy()))
@@ -382,6 +549,10 @@ def explain_report(model, data, methods=None, n: int = 256, seed: int = 0):
         records.append(row)
     df = pd.DataFrame(records).set_index("map")
     df.attrs["curves"] = curves
+    df.attrs["task"] = task.name
+    # which way is better, per task (classify: removing what mattered drops the class probability;
+    # next value: removing what mattered moves the prediction)
+    df.attrs["deletion_higher_is_better"] = task.name == "next-value"
     y = None if label is None else np.asarray(label)[rows]
     df.attrs["attention_tests"] = attention_tests(model, x, mask, y)  # every seqattn model pools
     return df

@@ -126,8 +126,13 @@ def plot_signal_attention(values, attention, salient=None, probability: float | 
     return fig
 
 
-def plot_attention_heatmap(attention, lengths, family, per_family: int = 6):
-    """Attention over a batch of next-value sequences (rows), grouped by family (seaborn heatmap)."""
+def plot_attention_heatmap(attention, lengths, family, per_family: int = 6, scale: str = "raw",
+                           label: str = "attention"):
+    """A map over a batch of next-value sequences (rows), grouped by family (seaborn heatmap).
+
+    ``scale``: ``"raw"`` (the values as given, sequential colours), ``"length"`` (attention × the
+    sequence's length on a diverging scale centred on 1 = uniform: 1/length no longer hides the pattern)
+    or ``"signed"`` (a diverging scale centred on 0, e.g. recipe weights)."""
     import seaborn as sns
 
     plt = _plt()
@@ -140,9 +145,18 @@ def plot_attention_heatmap(attention, lengths, family, per_family: int = 6):
     t = int(np.max(np.asarray(lengths)[rows]))
     grid = np.full((len(rows), t), np.nan)
     for r, i in enumerate(rows):
-        grid[r, : lengths[i]] = attention[i, : lengths[i]]
+        grid[r, : lengths[i]] = attention[i, : lengths[i]] * (lengths[i] if scale == "length" else 1)
+    if scale not in ("raw", "length", "signed"):
+        raise ValueError(f"scale must be 'raw', 'length' or 'signed', got {scale!r}")
+    style = {"cmap": "viridis"}
+    if scale == "length":
+        top = max(float(np.nanmax(np.abs(grid - 1))), 1e-9)
+        style, label = {"cmap": "PuOr_r", "center": 1.0, "vmin": 1 - top, "vmax": 1 + top}, f"{label} × length (1 = uniform)"
+    elif scale == "signed":
+        top = max(float(np.nanmax(np.abs(grid))), 1e-9)
+        style = {"cmap": "RdBu_r", "center": 0.0, "vmin": -top, "vmax": top}
     fig, ax = plt.subplots(figsize=(10, 0.22 * len(rows) + 1.5))
-    sns.heatmap(grid, ax=ax, cmap="viridis", yticklabels=labels, cbar_kws={"label": "attention"})
+    sns.heatmap(grid, ax=ax, yticklabels=labels, cbar_kws={"label": label}, **style)
     ax.tick_params(axis="y", labelsize=6)
     ax.set_xlabel("t (padding blank)")
     fig.tight_layout()
@@ -190,7 +204,8 @@ def plot_confusion_roc(probability, label, threshold: float = 0.5):
 
 
 def plot_deletion(report, title: str = ""):
-    """Deletion and insertion curves of every map in an ``explain_report`` table (``report.attrs["curves"]``)."""
+    """Deletion and insertion curves of every map in an ``explain_report`` table (``report.attrs["curves"]``);
+    the titles say which direction is better for the report's task (mean of each curve in the legend)."""
     plt = _plt()
     curves = report.attrs["curves"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), sharex=True)
@@ -199,12 +214,19 @@ def plot_deletion(report, title: str = ""):
         x = np.linspace(0, 1, len(c["deletion"]))
         left.plot(x, c["deletion"], marker=".", label=f"{name} ({np.mean(c['deletion']):.3f})", **style)
         right.plot(x, c["insertion"], marker=".", label=f"{name} ({np.mean(c['insertion']):.3f})", **style)
-    left.set_title("deletion: remove steps in map order")
-    right.set_title("insertion: reveal steps in map order")
+    higher = report.attrs.get("deletion_higher_is_better")
+    if higher is None:
+        left.set_title("deletion: remove steps in map order")
+        right.set_title("insertion: reveal steps in map order")
+        left.set_ylabel("explained score")
+    else:  # say which way is better for this task
+        better = ("higher", "lower") if higher else ("lower", "higher")
+        left.set_title(f"deletion: remove steps in map order ({better[0]} is better)", fontsize=10)
+        right.set_title(f"insertion: reveal steps in map order ({better[1]} is better)", fontsize=10)
+        left.set_ylabel("|prediction change| / mean step" if higher else "P(predicted class)")
     for ax in (left, right):
         ax.set_xlabel("share of steps")
         ax.legend(fontsize=7)
-    left.set_ylabel("explained score")
     fig.suptitle(title)
     fig.tight_layout()
     return fig
@@ -243,6 +265,75 @@ def plot_class_influence(values, maps, labels, classes=("0", "1"), title: str = 
         axes[1, k].set_yticks([])
         axes[1, k].set_xlabel("t")
     axes[1, 0].set_ylabel("influence")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_feature_time(cells, feature_names=None, signed: bool = False, vmax: float | None = None, ax=None,
+                      title: str = "", label: str = "influence"):
+    """Heatmap of one sequence's feature×time map ``[T, D]`` (rows = features, columns = steps) with a
+    colour bar. ``signed``: a diverging map centred on 0; ``vmax``: a fixed colour scale (maps drawn with
+    the same ``vmax`` compare at a glance), else the map's own max |value|."""
+    from matplotlib.colors import Normalize, TwoSlopeNorm
+
+    cells = np.asarray(cells, dtype=float)
+    if cells.ndim == 1:
+        cells = cells[:, None]
+    if not np.isfinite(cells).all():
+        raise ValueError("plot_feature_time: the map contains NaN or inf")
+    t, d = cells.shape
+    names = list(feature_names or [f"x{k}" for k in range(d)])
+    top = float(vmax if vmax is not None else (np.abs(cells).max() or 1.0))
+    norm = TwoSlopeNorm(0.0, -top, top) if signed else Normalize(0.0, top)
+    if ax is None:
+        fig, ax = _plt().subplots(figsize=(9, 0.45 * d + 1.3))
+    else:
+        fig = ax.figure
+    image = ax.imshow(cells.T, aspect="auto", cmap="RdBu_r" if signed else "magma", norm=norm,
+                      interpolation="nearest", extent=(-0.5, t - 0.5, d - 0.5, -0.5))
+    ax.set_yticks(range(d), names)
+    ax.set_xlabel("t")
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, label=label, extend="max" if vmax is not None and not signed else "neither",
+                 pad=0.01)
+    return fig
+
+
+def plot_maps_side_by_side(values, maps: dict, title: str = "", mask=None, salient=None):
+    """Every map of a few sequences side by side: one row per sequence (its values on the left), one
+    column per map, each cell a [T] strip (time reduction) on one fixed 0..1-of-max scale per map.
+
+    ``values`` ``[N, T]`` or ``[N, T, D]``; ``maps``: ``{name: [N, T]}`` (non-negative or signed; signed
+    bars are red above 0, blue below); ``salient`` ``[N, T]``: ground-truth steps, shaded in every panel."""
+    plt = _plt()
+    values = np.asarray(values, dtype=float)
+    n, t = values.shape[:2]
+    mask = np.ones((n, t), bool) if mask is None else np.asarray(mask, bool)
+    names = list(maps)
+    fig, axes = plt.subplots(n, len(names) + 1, figsize=(2.2 * (len(names) + 1), 1.25 * n + 0.8),
+                             squeeze=False, sharex=True)
+    for i in range(n):
+        steps = np.flatnonzero(mask[i])
+        v = values[i, steps]
+        axes[i, 0].plot(steps, v if v.ndim == 1 else v, lw=0.9)
+        axes[i, 0].set_yticks([])
+        if salient is not None and np.asarray(salient)[i].any():
+            truth = np.flatnonzero(np.asarray(salient)[i])
+            for ax in axes[i]:
+                ax.axvspan(truth[0] - 0.5, truth[-1] + 0.5, color="gold", alpha=0.35, lw=0)
+        for j, name in enumerate(names, start=1):
+            m = np.asarray(maps[name], dtype=float)[i]
+            top = np.abs(m[steps]).max() or 1.0
+            signed = (m < 0).any()
+            axes[i, j].bar(steps, m[steps] / top, color=np.where(m[steps] < 0, "tab:blue", "tab:red"), width=0.9)
+            axes[i, j].set_ylim(-1.05 if signed else 0, 1.05)
+            axes[i, j].set_yticks([])
+            if i == 0:
+                axes[i, j].set_title(name, fontsize=9)
+    axes[0, 0].set_title("sequence", fontsize=9)
+    for ax in axes[-1]:
+        ax.set_xlabel("t", fontsize=8)
     fig.suptitle(title)
     fig.tight_layout()
     return fig

@@ -1,11 +1,12 @@
-"""The Voila app in a real browser: move a slider, the prediction text and the attention plot change.
+"""The Voila app in a real browser: the page shows only the apps (the notebook's check cells are hidden);
+a key press and a mouse drag on a slider change the prediction text and the plot (the drag while the
+mouse is still down: updates are continuous); the map selector redraws the bars.
 
 Needs Debian's chromium (/usr/bin/chromium; `.ci/run` installs it) and the Python packages voila and
 playwright (never `playwright install`: the browser comes from the system).
 """
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -58,7 +59,14 @@ def voila_url(tmp_path):
         log.close()
 
 
-def test_slider_moves_prediction_and_attention_plot(voila_url, tmp_path):
+def changed(page, selector: str, before: str, attribute: str = "innerText", timeout: int = 60_000) -> None:
+    """Wait until the first element matching ``selector`` has a different ``attribute`` than ``before``."""
+    page.wait_for_function(
+        "([sel, attr, before]) => { const e = document.querySelector(sel); return e && e[attr] !== before; }",
+        arg=[selector, attribute, before], timeout=timeout)
+
+
+def test_app_page_slider_drag_and_map_switch(voila_url, tmp_path):
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
@@ -74,25 +82,40 @@ def test_slider_moves_prediction_and_attention_plot(voila_url, tmp_path):
             text.wait_for(timeout=180_000)
             page.wait_for_function("document.querySelector('.seqattn-plot') && "
                                    "document.querySelector('.seqattn-plot').src", timeout=60_000)
+            page.locator(".seqattn-signal-plot").wait_for(timeout=120_000)
             before_text = text.inner_text()
-            before_src = page.locator(".seqattn-plot").get_attribute("src")
-            assert "Predicted next value: 12.00" in before_text
+            assert "Predicted next value: 12.00" in before_text and "12 = " in before_text  # the recipe
+            # only the apps: the check cells run in the kernel but are hidden on the page
+            checks = page.locator(".celltag_checks")
+            assert checks.count() >= 3 and not any(checks.nth(k).is_visible() for k in range(checks.count()))
+            assert not page.get_by_text("linear preset:").first.is_visible()
             page.screenshot(path=str(tmp_path / "before.png"))
-            # slider handles: 0 = length, 1.. = t=0, t=1, ...; nudge t=4 (value 10) to the right
+
+            # 1. keyboard: slider handles are 0 = length, 1.. = t=0, t=1, ...; nudge t=4 (value 10) up
+            src = page.locator(".seqattn-plot").get_attribute("src")
             handle = page.locator(".widget-slider .noUi-handle").nth(5)
             handle.focus()
             for _ in range(10):
                 handle.press("ArrowRight")
-            page.wait_for_function(
-                "([before]) => { const e = document.querySelector('.seqattn-prediction');"
-                " return e && e.innerText !== before; }", arg=[before_text], timeout=60_000)
-            page.wait_for_function(
-                "([before]) => document.querySelector('.seqattn-plot').src !== before",
-                arg=[before_src], timeout=60_000)
-            after_text = text.inner_text()
+            changed(page, ".seqattn-prediction", before_text)
+            changed(page, ".seqattn-plot", src, "src")
+
+            # 2. a mouse drag on t=2: the prediction moves while the button is still down
+            text_now, src = text.inner_text(), page.locator(".seqattn-plot").get_attribute("src")
+            box = page.locator(".widget-slider .noUi-handle").nth(3).bounding_box()
+            page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+            page.mouse.down()
+            page.mouse.move(box["x"] + box["width"] / 2 + 60, box["y"] + box["height"] / 2, steps=12)
+            changed(page, ".seqattn-prediction", text_now)
+            page.mouse.up()
+            changed(page, ".seqattn-plot", src, "src")
+            assert "Predicted next value" in text.inner_text()
+
+            # 3. the map selector redraws the bars
+            src = page.locator(".seqattn-plot").get_attribute("src")
+            page.locator(".seqattn-map select").select_option("attention")
+            changed(page, ".seqattn-plot", src, "src")
             page.screenshot(path=str(tmp_path / "after.png"))
-            assert after_text != before_text and "Predicted next value" in after_text
             assert (tmp_path / "after.png").read_bytes() != (tmp_path / "before.png").read_bytes()
-            shutil.copy(tmp_path / "after.png", tmp_path / "app.png")
         finally:
             browser.close()

@@ -135,3 +135,116 @@ def test_head_maps_one_distribution_per_layer_and_head():
     torch.testing.assert_close(maps.sum(-1), torch.ones(2, 2, 2, dtype=maps.dtype))
     with pytest.raises(ValueError, match="need a Transformer"):
         head_maps(tiny_model("pooling", "classify"), model_input("classify", 1, 5))
+
+
+@pytest.mark.parametrize("name, task", [("pooling", "classify"), ("lstm", "next-value")])
+def test_feature_time_maps_and_their_reductions_agree(name, task):
+    model = tiny_model(name, task)
+    mask = valid_mask(torch.tensor([8, 5]), 8)
+    x = model_input(task, 2, 8) * (mask if task == "next-value" else mask.unsqueeze(-1))
+    d = 1 if task == "next-value" else 3
+    for method in ("attention", "grad_input", "occlusion", "consensus"):
+        full = influence_map(model, x, mask, method, reduce=None)
+        assert full.shape == (2, 8, d) and torch.all(full >= 0) and torch.all(full[~mask] == 0), method
+        torch.testing.assert_close(full.sum(2), influence_map(model, x, mask, method), msg=method)
+        torch.testing.assert_close(full.sum(1), influence_map(model, x, mask, method, reduce="feature"))
+        signed = influence_map(model, x, mask, method, reduce=None, signed=True)
+        torch.testing.assert_close(signed.abs().sum((1, 2)), torch.ones(2, dtype=signed.dtype), msg=method)
+        if method != "consensus":  # (the consensus of signed parts is their signed mean: parts may cancel)
+            torch.testing.assert_close(signed.abs(), full, msg=method)  # the same shares, with their sign
+    # a time-only map keeps its weights per step; its cells follow |x - baseline| over the features
+    attention = model(x, mask).attention.double()
+    torch.testing.assert_close(influence_map(model, x, mask, "attention"), attention / attention.sum(1, keepdim=True))
+    if task == "classify":
+        cells = influence_map(model, x, mask, "attention", reduce=None)
+        share = x.abs().double() / x.abs().double().sum(-1, keepdim=True)
+        torch.testing.assert_close(cells[mask], (attention.unsqueeze(-1) * share)[mask])
+    with pytest.raises(ValueError, match="reduce must be"):
+        influence_map(model, x, mask, "attention", reduce="steps")
+
+
+def test_a_nan_map_raises_and_an_empty_map_is_never_silently_uniform(monkeypatch):
+    import seqattn.explain as explain
+
+    model = tiny_model("pooling", "classify")
+    x, mask = model_input("classify", 3, 6), valid_mask(torch.tensor([6, 6, 4]), 6)
+    nan = torch.zeros(3, 6, 3, dtype=torch.float64)
+    nan[1, 2, 0] = float("nan")
+    monkeypatch.setitem(explain.MAPS, "broken", lambda *a, **k: nan)
+    with pytest.raises(ValueError, match=r"broken map is not finite .* sequence\(s\) 1"):
+        influence_map(model, x, mask, "broken")
+    nan[1, 2, 0] = 0.0
+    nan[0, 1, 2] = -2.0  # sequence 0 has evidence; 1 and 2 are all zero
+    monkeypatch.setitem(explain.MAPS, "flat", lambda *a, **k: nan)
+    with pytest.raises(ValueError, match=r"zero on every valid step of sequence\(s\) 1, 2"):
+        influence_map(model, x, mask, "flat")
+    zeros = influence_map(model, x, mask, "flat", empty="zeros", signed=True)
+    assert zeros[0, 1] == -1.0 and torch.all(zeros[1:] == 0)
+    uniform = influence_map(model, x, mask, "flat", empty="uniform")
+    torch.testing.assert_close(uniform[2], torch.tensor([0.25] * 4 + [0, 0], dtype=torch.float64))
+
+
+def test_consensus_leaves_out_a_part_that_is_empty_for_a_sequence():
+    """On a constant next-value sequence IG and occlusion from the mean baseline are zero everywhere:
+    the consensus is the attention_norm map alone there, not an average with a fake uniform map."""
+    from seqattn.explain import consensus_map, feature_time_map
+
+    model = tiny_model("lstm", "next-value")
+    x = torch.stack([torch.full((7,), 3.0, dtype=torch.float64), model_input("next-value", 1, 7)[0]])
+    mask = torch.ones(2, 7, dtype=torch.bool)
+    parts = {m: feature_time_map(model, x, mask, m) for m in ("integrated_gradients", "occlusion", "attention_norm")}
+    parts["integrated_gradients"][0] = 0.0  # (its gradients may not be finite on a constant: model-dependent)
+    with pytest.raises(ValueError, match="zero on every valid step of sequence"):
+        influence_map(model, x[:1], mask[:1], "occlusion")
+    consensus = consensus_map(model, x, mask, parts=parts).squeeze(-1)
+    norm = influence_map(model, x, mask, "attention_norm")
+    torch.testing.assert_close(consensus[0], norm[0])
+    three = [parts[m].squeeze(-1)[1].abs() / parts[m].abs()[1].sum() for m in parts]
+    torch.testing.assert_close(consensus[1], sum(three) / 3)
+
+
+ISSUE_SEQUENCES = {"line": [2.0, 4, 6, 8, 10], "constant": [5.0] * 8, "ten ones then a 6": [1.0] * 10 + [6.0]}
+
+
+@pytest.mark.parametrize("name", list(ISSUE_SEQUENCES))
+@pytest.mark.parametrize("method", [m for m in METHODS if m != "rollout"])
+def test_shipped_next_value_model_maps_on_the_issue_sequences(method, name):
+    """Every map is a finite distribution (the gradients were NaN on a line and on constants, ±4e8 on ten
+    1s then a 6); on a constant the maps measured against the mean baseline are empty and say so."""
+    from seqattn.api import load_pretrained
+
+    model = load_pretrained("next-value")
+    x = torch.tensor([ISSUE_SEQUENCES[name]], dtype=torch.float64)
+    if name == "constant" and method in ("integrated_gradients", "occlusion", "contributions"):
+        with pytest.raises(ValueError, match="zero on every valid step"):
+            influence_map(model, x, method=method)
+        assert torch.all(influence_map(model, x, method=method, empty="zeros") == 0)
+        return
+    for signed in (False, True):
+        m = influence_map(model, x, method=method, signed=signed)
+        assert torch.isfinite(m).all() and (signed or torch.all(m >= 0))
+        torch.testing.assert_close(m.abs().sum(1), torch.ones(1, dtype=m.dtype))  # Σ|m| = 1 either way
+
+
+def test_integrated_gradients_from_the_mean_are_the_contributions():
+    from seqattn.api import load_pretrained
+    from seqattn.explain import feature_time_map
+
+    model = load_pretrained("next-value")
+    x = torch.tensor([ISSUE_SEQUENCES["ten ones then a 6"], [0, 0.84, 0.91, 0.14, -0.76, -0.96, -0.28, 0, 0, 0, 0]],
+                     dtype=torch.float64)
+    mask = valid_mask(torch.tensor([11, 7]), 11)
+    ig = feature_time_map(model, x, mask, "integrated_gradients")
+    torch.testing.assert_close(ig, feature_time_map(model, x, mask, "contributions"), rtol=1e-5, atol=1e-6)
+
+
+def test_top_steps_names_the_step_and_its_feature():
+    from seqattn.explain import top_steps
+
+    cells = torch.zeros(6, 3, dtype=torch.float64)
+    cells[4, 2], cells[1, 0], cells[1, 1] = -0.5, 0.2, 0.1
+    assert top_steps(cells, k=2) == [(4, pytest.approx(0.625), 2), (1, pytest.approx(0.375), 0)]
+    assert top_steps(cells[:, 0], k=1)[0][:1] == (1,)
+    assert len(top_steps(cells, k=10, mask=torch.arange(6) < 3)) == 3
+    with pytest.raises(ValueError, match="NaN"):
+        top_steps(torch.full((3, 2), float("nan")))

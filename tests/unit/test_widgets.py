@@ -1,21 +1,24 @@
 """The apps without a browser: set slider values, read the model's output."""
 
 import matplotlib
+import numpy as np
 import pytest
 
 matplotlib.use("Agg")
 pytest.importorskip("ipywidgets")
 
-from seqattn.widgets import PRESETS, make_signal_sequence, next_value_app, signal_app  # noqa: E402
+from seqattn.widgets import NEXT_VALUE_MAPS, PRESETS, make_signal_sequence, next_value_app, signal_app  # noqa: E402
 
 
 def test_next_value_app_follows_sliders_presets_and_length():
     app = next_value_app()
     assert app.values() == [2.0, 4.0, 6.0, 8.0, 10.0]
     assert app.result.prediction == pytest.approx(12.0, abs=0.01)
-    assert "Predicted next value: 12.00" in app.text.value
+    assert "Predicted next value: 12.00" in app.text.value and "12 = " in app.text.value  # the recipe
+    assert (app.sliders[0].min, app.sliders[0].max) == (-20.0, 46.0)  # the linear preset's scale
     app.sliders[4].value = 20.0  # a jump at the end changes the prediction
-    assert app.result.prediction > 20.0 and len(app.result.attention) == 5
+    assert app.result.prediction > 20.0 and len(app.result.contributions) == 5
+    assert int(np.argmax(np.abs(app.result.contributions))) == 4
     app.length.value = 7  # two more steps (preset values 12, 14) join the sequence
     assert len(app.result.attention) == 7 and app.sliders[6].layout.display == ""
     assert app.sliders[7].layout.display == "none"
@@ -23,20 +26,83 @@ def test_next_value_app_follows_sliders_presets_and_length():
     assert app.values() == PRESETS["sin t"][:5]
     assert app.result.prediction == pytest.approx(-0.959, abs=0.06)
     assert sum(app.result.attention) == pytest.approx(1.0)
-    bars = app.figure.axes[1].patches  # the attention bars drawn are the model's attention
-    assert [b.get_height() for b in bars] == pytest.approx(app.result.attention)
+    assert -3 < app.sliders[0].min < -1 and 1 < app.sliders[0].max < 3 and app.sliders[0].step == 0.01
 
 
-def test_signal_app_attention_follows_the_event():
+def test_next_value_app_bars_show_signed_contributions_on_a_steady_axis():
+    app = next_value_app()
+    mean = np.mean(app.values())
+    assert sum(app.result.contributions) == pytest.approx(app.result.prediction - mean, abs=1e-6)
+    bars = [b for b in app.figure.axes[1].patches if b.get_visible()]
+    assert [b.get_height() for b in bars] == pytest.approx(app.result.contributions)
+    pairs = zip(bars, app.result.contributions, strict=True)
+    signs = [(b.get_facecolor()[0] > b.get_facecolor()[2], c > 0) for b, c in pairs if abs(c) > 1e-3]
+    # diverging: red up, blue down (white at 0)
+    assert len(signs) >= 4 and all(red == up for red, up in signs)
+    ylim = app.figure.axes[1].get_ylim()
+    app.sliders[1].value = 4.3  # a small edit: the axis does not move
+    assert app.figure.axes[1].get_ylim() == ylim
+    strip = app._canvas.strip.get_array()
+    assert np.asarray(strip[0, :5]) == pytest.approx(np.asarray(app.result.attention) * 5)
+
+
+def test_next_value_app_map_selector():
+    app = next_value_app()
+    app.sliders[2].value = 15.0
+    expected = {"contributions": app.result.contributions, "weights": app.result.influence,
+                "attention": app.result.attention}
+    for name, values in expected.items():
+        app.map_select.value = name
+        assert app.shown == pytest.approx(values) and NEXT_VALUE_MAPS[name] in app.figure.axes[1].get_ylabel()
+    app.map_select.value = "integrated gradients"  # from the mean, IG equals the contributions
+    assert app.shown == pytest.approx(app.result.contributions, rel=1e-5, abs=1e-6)
+    app.map_select.value = "consensus"
+    assert app.shown.sum() == pytest.approx(1.0) and (app.shown >= 0).all()
+
+
+def test_signal_app_attention_and_the_map_follow_the_event():
+    from seqattn.explain import top_steps
+
     app = signal_app()
-    tops = []
     for position in (8, 30, 50):
         app.position.value = position
         assert app.result.prediction > 0.9
-        tops.append(app.result.top(1)[0][0])
-        assert position <= tops[-1] < position + 6
+        assert position <= app.result.top(1)[0][0] < position + 6  # raw attention
+        t, _, feature = top_steps(app.cells, k=1)[0]  # the consensus map [T, D]
+        assert position <= t < position + 6 and f"top step t={t}" in app.text.value
+        assert f"top feature x{feature}" in app.text.value and "inside the event" in app.text.value
+    assert app.cells.shape == (64, 4) and abs(app.cells.sum() - 1) < 1e-9
+    before = app.values.copy()
+    app.seed.value = 7  # a new noise draw: different background, same event
+    assert not np.allclose(app.values, before) and app.result.prediction > 0.9
+    app.map_select.value = "integrated_gradients"
+    assert "integrated_gradients: top step" in app.text.value
     app.amplitude.value = 0.0
     assert app.result.prediction < 0.5 and "P(class=1)" in app.text.value
+
+
+def test_signal_figure_keeps_fixed_colour_scales_and_a_feature_legend():
+    from seqattn.widgets import SIGNAL_SCALE
+
+    app = signal_app()
+    heat = app._canvas.heat
+    assert (heat.norm.vmin, heat.norm.vmax) == (0, SIGNAL_SCALE[1])
+    assert (app._canvas.strip.norm.vmin, app._canvas.strip.norm.vmax) == (0, SIGNAL_SCALE[0])
+    app.amplitude.value = 0.0  # a diffuse map keeps the same scale: it looks dim, not as hot as a confident one
+    assert heat.norm.vmax == SIGNAL_SCALE[1] and app.cells.max() < SIGNAL_SCALE[1]
+    labels = [t.get_text() for t in app.figure.axes[0].get_legend().get_texts()]
+    assert labels == ["x0", "x1", "x2", "x3", "planted event"]
+    assert app.output.value[:4] == b"\x89PNG"
+
+
+def test_slider_range_follows_the_scale():
+    from seqattn.widgets import slider_range
+
+    assert slider_range([2, 4, 6, 8, 10]) == (-6.0, 18.0, 0.01)
+    lo, hi, step = slider_range(PRESETS["sin t"])
+    assert -3 < lo < -1 and 1 < hi < 3 and step == 0.01
+    lo, hi, step = slider_range([1e-3, 2e-3])
+    assert step == 1e-5 and lo < 1e-3 < 2e-3 < hi < 1e-2
 
 
 def test_make_signal_sequence_marks_the_event():
