@@ -207,11 +207,15 @@ def _cmd_predict(args) -> int:
 
     p = predict_next(args.values, model)
     if args.json:
-        print(_dumps({"prediction": p.prediction, "attention": _rounded(p.attention)}))
+        print(_dumps({"prediction": p.prediction, "attention": _rounded(p.attention),
+                      "influence": _rounded(p.influence), "contributions": _rounded(p.contributions)}))
     else:
+        from .influence import format_recipe
+
         print(f"Predicted next value: {p.prediction:.4f}")
-        for t, (v, w) in enumerate(zip(args.values, p.attention, strict=True)):
-            print(f"t={t} value={float(v):g} weight={w:.4f}")
+        print(f"recipe: {format_recipe(p.prediction, p.influence, [float(v) for v in args.values])}")
+        for t, (v, w, i, c) in enumerate(zip(args.values, p.attention, p.influence, p.contributions, strict=True)):
+            print(f"t={t} value={float(v):g} weight={w:.4f} influence={i:+.3f} contribution={c:+.4g}")
     return 0
 
 

@@ -38,8 +38,9 @@ def test_predict_text_and_json():
     r = run("predict", 2, 4, 6, 8, 10)
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0].startswith("Predicted next value: 12.00") and len(lines) == 6
-    assert lines[1].startswith("t=0 value=2 weight=")
+    assert lines[0].startswith("Predicted next value: 12.00") and len(lines) == 7
+    assert lines[1].startswith("recipe: 12 = ")  # the exact recipe: signed weights x values
+    assert lines[2].startswith("t=0 value=2 weight=") and "influence=" in lines[2]
     r = run("predict", "--json", -1, "-2.5e0", -4)
     out = json.loads(r.stdout)
     assert len(out["attention"]) == 3 and abs(sum(out["attention"]) - 1) < 1e-4
