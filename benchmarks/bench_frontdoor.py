@@ -143,6 +143,8 @@ def forecast(workdir: Path) -> dict:
 
 def markdown(rows: list[dict], fc: dict | None) -> str:
     df = pd.DataFrame(rows).drop(columns=["train output"]).set_index("data set")
+    counts = ["train", "test", "length", "features", "classes"]
+    df[counts] = df[counts].astype(int).astype(str)  # counts print as counts, not as 50.000
     lines = ["## Classification: `seqattn train` + `seqattn evaluate`, default flags (test accuracy)", "",
              df.to_markdown(floatfmt=".3f"), ""]
     if fc is not None:
