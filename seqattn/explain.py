@@ -263,13 +263,15 @@ def attention_norm_map(model, x, mask, **_):
     """Attention × the norm of the value vector it weights (Kobayashi et al. 2020)."""
     captured = {}
     pool = _pooling(model)
-    handle = pool.register_forward_hook(lambda module, args, output: captured.update(h=args[0]))
+    handle = pool.register_forward_hook(lambda module, args, output: captured.update(h=args[0], a=output[1]))
     try:
         out = model(x, mask)
     finally:
         handle.remove()
-    norms = pool.value(captured["h"]).norm(dim=-1).double()
-    return out.attention.double() * norms
+    weighted = captured["a"].double() * pool.value(captured["h"]).norm(dim=-1).double()  # (B, P)
+    if weighted.shape[1] == out.attention.shape[1]:
+        return weighted
+    return model.spread(weighted, mask)  # patches of several steps (long inputs) -> one weight per step
 
 
 @register_map("rollout", needs="self_attention")

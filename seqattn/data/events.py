@@ -31,7 +31,7 @@ channels and amounts cannot tell the classes apart; only legitimate accounts arr
 >>> df = generate_events(EventConfig(num_accounts=4, seed=1))
 >>> list(df.columns)
 ['account_id', 'timestamp', 'event_type', 'channel', 'amount', 'is_fraud', 'salient']
->>> df.groupby("account_id").size().between(20, 200).all()
+>>> bool(df.groupby("account_id").size().between(20, 200).all())
 True
 """
 

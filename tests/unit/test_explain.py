@@ -55,6 +55,18 @@ def test_every_map_is_a_distribution_over_valid_steps(name, task):
         influence_map(model, x, mask, method="shap")
 
 
+def test_every_map_works_on_a_patch_model():
+    """A pooling model that reads patches of 3 steps (long inputs) attends over patches; every map still has
+    one weight per input step (attention_norm once multiplied patch weights by step norms: a shape error)."""
+    model = tiny_model("pooling", "classify", stride=3)
+    mask = valid_mask(torch.tensor([11, 7]), 11)
+    x = model_input("classify", 2, 11) * mask.unsqueeze(-1)
+    for method, m in influence_maps(model, x, mask).items():
+        assert m.shape == (2, 11), method
+        assert torch.all(m[~mask] == 0), method
+        torch.testing.assert_close(m.sum(1), torch.ones(2, dtype=m.dtype), msg=method)
+
+
 def test_override_attention_uniform_and_permute():
     model = tiny_model("pooling", "classify")
     mask = valid_mask(torch.tensor([6, 4]), 6)
