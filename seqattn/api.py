@@ -125,7 +125,7 @@ def length_limit(model: nn.Module) -> int | None:
     """
     from .models import SELF_ATTENTION, capabilities
 
-    if model.task == "next-value" or SELF_ATTENTION in capabilities(model):
+    if task_of(model).recent_window or SELF_ATTENTION in capabilities(model):
         return int(model.config.max_len)
     return None
 
@@ -178,7 +178,7 @@ def run_arrays(model: nn.Module, values: np.ndarray, lengths: np.ndarray, batch_
     values = np.asarray(values, dtype=np.float64)
     if values.ndim == 2:
         values = values[..., None]
-    if model.task != "next-value":
+    if task.dtype == torch.float32:
         check_float32(values)
     n, t = values.shape[:2]
     windowed, kept, starts = recent_window(values, lengths, length_limit(model))
@@ -196,7 +196,7 @@ def run_arrays(model: nn.Module, values: np.ndarray, lengths: np.ndarray, batch_
         w = max(1, int(kept[rows].max()))
         x = torch.from_numpy(np.ascontiguousarray(inputs[rows, :w])).to(device)  # float64: the model casts
         out = model(x, valid_mask(torch.from_numpy(kept[rows]), w).to(device))
-        p = (out.prediction if model.task == "next-value" else task.probabilities(out)).double().cpu().numpy()
+        p = task.outputs(out).double().cpu().numpy()
         if prediction is None:
             prediction = np.zeros((n, *p.shape[1:]))
         prediction[rows] = p
@@ -204,6 +204,91 @@ def run_arrays(model: nn.Module, values: np.ndarray, lengths: np.ndarray, batch_
     if prediction is None:
         prediction = np.zeros(n)
     return prediction, place_attention(attention, kept, starts, t)
+
+
+def explain_arrays(model: nn.Module, values: np.ndarray, lengths: np.ndarray, method: str,
+                   target: np.ndarray | None = None, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+    """One influence map per right-padded row, with the window policy of :func:`run_arrays`.
+
+    Args:
+        method: a map of :mod:`seqattn.explain` (e.g. ``"occlusion"``, ``"attention"``).
+        target: classifiers: the class each row's map explains (``[N]`` indices; see
+            :func:`seqattn.explain.feature_time_map`), or None for the task's score.
+
+    Returns:
+        ``[N, T, D]`` float64 shares of each row's map (absolute, summing to 1 over its valid cells; a row
+        whose map is zero everywhere stays all zeros), 0 on padding and on steps before the window.
+        A map that is not finite raises (:mod:`seqattn.explain` never returns a wrong one).
+    """
+    from .explain import feature_time_map, reduce_map
+    from .masks import valid_mask
+
+    task = task_of(model)
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim == 2:
+        values = values[..., None]
+    n, t, d = values.shape
+    windowed, kept, starts = recent_window(values, lengths, length_limit(model))
+    inputs = task.model_values(windowed)
+    d = d if inputs.ndim == 3 else 1
+    order = np.argsort(kept, kind="stable")
+    batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
+    if progress:
+        from tqdm.auto import tqdm
+
+        batches = tqdm(batches, desc=f"explaining ({method})", unit="batch", leave=False)
+    model.eval()
+    device = next(model.parameters()).device
+    shares = np.zeros((n, windowed.shape[1], d))  # D = 1 for next-value models (one value per step)
+    for rows in batches:
+        w = max(1, int(kept[rows].max()))
+        x = torch.from_numpy(np.ascontiguousarray(inputs[rows, :w])).to(device)
+        mask = valid_mask(torch.from_numpy(kept[rows]), w).to(device)
+        aim = None if target is None else torch.as_tensor(np.asarray(target)[rows], dtype=torch.long)
+        cells = feature_time_map(model, x.to(task.dtype), mask, method, target=aim)
+        part = reduce_map(cells, mask, None, False, "zeros", method).cpu().numpy()
+        shares[rows, :w] = part.reshape(len(rows), w, -1)
+    out = np.zeros((n, t, shares.shape[-1]))
+    for i, (k, s0) in enumerate(zip(kept.tolist(), starts.tolist(), strict=True)):
+        out[i, s0 : s0 + k] = shares[i, :k]
+    return out
+
+
+def top_step_features(model: nn.Module, values: np.ndarray, lengths: np.ndarray, steps: list,
+                      target: np.ndarray | None = None, batch_size: int = 64) -> list[np.ndarray]:
+    """For each row's chosen ``steps`` (input positions), the change in the explained score when each one
+    feature of that step is set to the baseline (:func:`seqattn.explain.step_features`), with the window
+    policy of :func:`run_arrays` (a step before the window gets zeros). Returns one ``[len(steps[i]), D]``
+    float64 array per row."""
+    from .explain import step_features
+    from .masks import valid_mask
+
+    task = task_of(model)
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim == 2:
+        values = values[..., None]
+    windowed, kept, starts = recent_window(values, lengths, length_limit(model))
+    n, d = len(values), values.shape[-1]
+    out = [np.zeros((len(s), d)) for s in steps]
+    k = max((len(s) for s in steps), default=0)
+    if k == 0:
+        return out
+    order = np.argsort(kept, kind="stable")
+    device = next(model.parameters()).device
+    for rows in (order[i : i + batch_size] for i in range(0, n, batch_size)):
+        w = max(1, int(kept[rows].max()))
+        local = np.zeros((len(rows), k), dtype=np.int64)  # window positions; padded entries repeat step 0
+        for j, r in enumerate(rows):
+            s = np.asarray(steps[r], dtype=np.int64) - starts[r]
+            local[j, : len(s)] = np.clip(s, 0, None)
+        x = torch.from_numpy(np.ascontiguousarray(task.model_values(windowed)[rows, :w])).to(device)
+        mask = valid_mask(torch.from_numpy(kept[rows]), w).to(device)
+        aim = None if target is None else torch.as_tensor(np.asarray(target)[rows], dtype=torch.long)
+        effects = step_features(model, x, mask, torch.from_numpy(local), aim).cpu().numpy()
+        for j, r in enumerate(rows):
+            s = np.asarray(steps[r], dtype=np.int64) - starts[r]
+            out[r] = np.where((s >= 0)[:, None], effects[j, : len(s)], 0.0)
+    return out
 
 
 def first_non_finite(prediction: np.ndarray, attention: np.ndarray) -> int | None:

@@ -141,7 +141,11 @@ def _read_csv_for(model, path, args, require=None):
         _notices.append(f"seqattn: note: the model file stores no column names (an earlier version, or trained on "
                         f"generated data): {path}'s feature columns were matched by position "
                         f"({', '.join(d.features)})")
-    if model.task != "next-value":
+    import torch
+
+    from .tasks import task_of
+
+    if task_of(model).dtype == torch.float32:  # a float32 model cannot hold a larger value
         from .api import check_float32
 
         t, k = d.values.shape[1], len(d.features)
@@ -232,73 +236,122 @@ def _class_record(classes: tuple, probabilities) -> dict:
     return record
 
 
-def _explained(args, classes: tuple, predicted):
-    """The class the map explains: --class LABEL (checked against the model's classes) or the predicted one."""
+def _explained_index(args, classes: tuple) -> int | None:
+    """The class index --class LABEL names (checked against the model's classes), or None: the predicted one."""
     if args.explain_class is None:
-        return predicted
-    for c in classes:
+        return None
+    for j, c in enumerate(classes):
         if str(c) == args.explain_class:
-            return _json_id(c)
+            return j
     raise UsageError(f"--class {args.explain_class!r} is not one of the model's classes: "
                      f"{', '.join(map(str, classes))}")
 
 
-def _top(attention, n: int, k: int, times=None) -> list[dict]:
+def _check_map(model, name: str) -> None:
+    from .explain import MAPS, applicable
+
+    usable = [m for m in MAPS if applicable(model, m) and m != "random"]
+    if name not in usable:
+        raise UsageError(f"--map {name!r} is not a map for this model; choose from {', '.join(usable)}")
+
+
+def _top(steps, shares, attention, features, feature_effects=None, times=None) -> list[dict]:
+    """The top steps as JSON: position, the map's share, the step's top feature (the one whose removal
+    alone moves the explained score most; omitted for one-feature inputs), attention weight, time."""
     import numpy as np
 
-    top = np.argsort(-attention[:n], kind="stable")[:k]
-    return [{"t": int(t), "weight": round(float(attention[t]), 6),
-             **({"time": str(times[t])} if times is not None else {})} for t in top]
+    top = []
+    for j, t in enumerate(steps):
+        entry = {"t": int(t), "influence": round(float(shares[t]), 6)}
+        if feature_effects is not None:
+            entry["feature"] = features[int(np.abs(feature_effects[j]).argmax())]
+        entry["weight"] = round(float(attention[t]), 6)
+        if times is not None:
+            entry["time"] = str(times[t])
+        top.append(entry)
+    return top
 
 
 def _cmd_infer(args) -> int:
     model = _model_file(args.model_file, "classify")
     if args.topk < 1:
         raise UsageError(f"--topk must be >= 1, got {args.topk}")
+    import numpy as np
+
+    _check_map(model, args.map)
     classes = _classes(model)
     if args.csv:
-        from .api import run_arrays
-
         d = _read_csv_for(model, args.csv, args)
-        probabilities, attention = run_arrays(model, d.values, d.lengths, progress=_show_progress(len(d)))
-        _check_rows(d, probabilities, attention)
-        datetime = d.schema is not None and d.schema.time_kind == "datetime" and d.times is not None
-
-        def record(row):
-            c = _class_record(classes, probabilities[row])
-            n = int(d.lengths[row])
-            return {"sequence_id": _json_id(d.ids[row]), **c, "explains": _explained(args, classes, c["class"]),
-                    "top": _top(attention[row], n, args.topk, d.times[row] if datetime else None),
-                    "attention": _rounded(attention[row, :n])}
-
-        records = (record(row) for row in range(len(d)))
-        if args.json:
-            _write_lines(_dumps(r) for r in records)
-        else:
-            _write_lines(f"{r['sequence_id']}\t{_human_class(r)}\ttop: "
-                         + " ".join(f"t={s['t']:02d}:{s['weight']:.3f}" for s in r["top"]) for r in records)
-        return 0
-    if not args.values:
-        raise UsageError("give --values V ... (a univariate sequence) or --csv FILE")
-    if model.config.num_features != 1:
-        raise UsageError(
-            f"this classifier takes {model.config.num_features} features per step; --values gives one: "
-            f"pass multi-feature input with --csv"
-        )
-    from .api import check_values, detect
-
-    r = detect(check_values(args.values), model)
-    top = r.top(args.topk)
-    c = _class_record(classes, r.probabilities)
-    if args.json:
-        print(_dumps({**c, "explains": _explained(args, classes, c["class"]),
-                      "top": [{"t": t, "weight": round(w, 6)} for t, w in top], "attention": _rounded(r.attention)}))
+        lengths, features = d.lengths, list(d.features)
+        times = d.times if d.schema is not None and d.schema.time_kind == "datetime" and d.times is not None else None
+        ids = [_json_id(i) for i in d.ids]
+        values = d.values
     else:
-        print(f"P(class=1) = {r.prediction:.2f}" if len(classes) == 2
-              else f"class = {c['class']} (p = {max(r.probabilities):.2f})")
-        for t, w in top:
-            print(f"t={t:02d} weight={w:.2f}")
+        if not args.values:
+            raise UsageError("give --values V ... (a univariate sequence) or --csv FILE")
+        if model.config.num_features != 1:
+            raise UsageError(
+                f"this classifier takes {model.config.num_features} features per step; --values gives one: "
+                f"pass multi-feature input with --csv"
+            )
+        from .api import check_float32, check_values
+
+        one = check_values(args.values)
+        check_float32(one)
+        values, lengths, features, times, ids = one[None, :, None], np.array([len(one)]), ["value"], None, None
+    records = _infer_records(model, args, classes, values, lengths, features, times, ids, d if args.csv else None)
+    if args.json:
+        _write_lines(_dumps(r) for r in records)
+    elif args.csv:
+        _write_lines(f"{r['sequence_id']}\t{_human_class(r)}\t{args.map} top: "
+                     + " ".join(f"t={s['t']:02d}:{s['influence']:.3f}({s['feature']})" for s in r["top"])
+                     for r in records)
+    else:
+        r = next(iter(records))
+        print(f"P(class=1) = {r['probability']:.2f}" if "probability" in r
+              else f"class = {r['class']} (p = {r['probabilities'][str(r['class'])]:.2f})")
+        print(f"top steps by {args.map} (weight = attention):")
+        for s_ in r["top"]:
+            print(f"t={s_['t']:02d} influence={s_['influence']:.2f} weight={s_['weight']:.2f}")
     return 0
+
+
+def _infer_records(model, args, classes, values, lengths, features, times, ids, data=None) -> list[dict]:
+    """One JSON-ready row per sequence: class, probabilities, the class the map explains, the map's top
+    steps, attention and the map per step (its shares, summing to 1)."""
+    import numpy as np
+
+    from .api import explain_arrays, first_non_finite, run_arrays, top_step_features
+
+    progress = _show_progress(len(lengths))
+    probabilities, attention = run_arrays(model, values, lengths, progress=progress)
+    if data is not None:
+        _check_rows(data, probabilities, attention)
+    elif first_non_finite(probabilities, attention) is not None:
+        raise UsageError("the values overflow inside the model: its output is not finite; rescale them")
+    fixed = _explained_index(args, classes)
+    target = probabilities.argmax(1) if fixed is None else np.full(len(lengths), fixed)
+    shares = explain_arrays(model, values, lengths, args.map, target=target, progress=progress).sum(-1)  # [N, T]
+    steps = _top_steps(shares, lengths, args.topk)
+    effects = None if len(features) == 1 else top_step_features(model, values, lengths, steps, target)
+    rows = []
+    for row in range(len(lengths)):
+        n = int(lengths[row])
+        rec = {} if ids is None else {"sequence_id": ids[row]}
+        rec.update(_class_record(classes, probabilities[row]))
+        rec.update({"explains": _json_id(classes[int(target[row])]), "map": args.map,
+                    "top": _top(steps[row], shares[row], attention[row], features,
+                                None if effects is None else effects[row], None if times is None else times[row]),
+                    "attention": _rounded(attention[row, :n]), "influence": _rounded(shares[row, :n])})
+        rows.append(rec)
+    return rows
+
+
+def _top_steps(shares, lengths, k: int) -> list:
+    """Each row's ``k`` (at most its length) highest-share steps, highest first (ties: earlier step)."""
+    import numpy as np
+
+    return [np.argsort(-shares[i, : int(n)], kind="stable")[: min(k, int(n))] for i, n in enumerate(lengths)]
 
 
 def _human_class(r: dict) -> str:
@@ -442,19 +495,23 @@ def _cmd_train(args) -> int:
     return run_train(args)
 
 
+EVENT_LOG = "events"  # `generate --task events`: a data set, not a Task (it is classified)
+
+
 def _cmd_generate(args) -> int:
     from .data.io import write_long
     from .tasks import get_task
 
     if args.num_samples < 1:
         raise UsageError(f"--num-samples must be >= 1, got {args.num_samples}")
-    if args.task == "events":  # an account event log with its own column names (seqattn.data.events)
+    if args.data_set == EVENT_LOG:  # an account event log with its own column names (seqattn.data.events)
         from .data.events import EventConfig, generate_events
 
         df, n = generate_events(EventConfig(num_accounts=args.num_samples, seed=args.seed)), args.num_samples
-    else:
-        d = get_task(args.task).example_data(args.num_samples, args.seed, max_len=args.max_len)
-        df, n = get_task(args.task).to_long(d), len(d)
+    else:  # a task's own example data
+        task = get_task(args.data_set)
+        d = task.example_data(args.num_samples, args.seed, max_len=args.max_len)
+        df, n = task.to_long(d), len(d)
     path = write_long(df, args.out)
     print(f"wrote {n} sequences ({len(df)} rows) to {path}")
     return 0
@@ -514,10 +571,14 @@ def _add_infer(sub) -> None:
                    help="a classify model file (default: the shipped signal classifier)")
     s.add_argument("--values", nargs="+", help="a univariate sequence (multi-feature input: --csv)")
     s.add_argument("--csv", help="long-format .csv/.parquet: score every sequence")
-    s.add_argument("--topk", type=int, default=3, help="how many top-attention steps to list (default 3)")
+    s.add_argument("--topk", type=int, default=3, help="how many top influential steps to list (default 3)")
+    s.add_argument("--map", default="occlusion",
+                   help="the influence map that ranks the top steps (default occlusion: the change in log "
+                        "P(class) when a 3-step window is removed, which named the planted events best; "
+                        "'attention' is free but measured far less faithful; also integrated_gradients, "
+                        "grad_input, attention_norm, consensus)")
     s.add_argument("--class", dest="explain_class", metavar="LABEL",
-                   help="the class the map explains (default: the predicted class; reported as 'explains'). "
-                        "Attention maps are shared by every class of these models")
+                   help="the class the map explains (default: the predicted class; reported as 'explains')")
     s.add_argument("--json", action="store_true", help="machine-readable output")
     add_column_options(s)
     s.set_defaults(func=_cmd_infer)
@@ -571,7 +632,7 @@ def _add_train(sub) -> None:
 
 def _add_generate(sub) -> None:
     s = sub.add_parser("generate", help="write generated data in the long format (.csv/.parquet)")
-    s.add_argument("--task", choices=["next-value", "classify", "events"], default="next-value",
+    s.add_argument("--task", dest="data_set", choices=["next-value", "classify", EVENT_LOG], default="next-value",
                    help="which data set (events: an account event log, account_id/timestamp/.../is_fraud)")
     s.add_argument("--num-samples", type=int, default=10_000, help="number of sequences (DataConfig.num_samples)")
     s.add_argument("--max-len", type=int, default=32, help="longest next-value sequence (DataConfig.max_len)")

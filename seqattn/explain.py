@@ -89,14 +89,31 @@ def applicable(model: nn.Module, method: str) -> bool:
     return (needs is None or needs in capabilities(model)) and (task is None or task_of(model).name == task)
 
 
-def _score_fn(model: nn.Module):
-    """Scalar per sequence that the maps explain: the task's score (P(class = 1), or the prediction)."""
+def _score_fn(model: nn.Module, target=None):
+    """What the maps explain: the task's score per sequence (P(class = 1), or the prediction), or, with a
+    ``target`` class, the log class probabilities ``[B, K]`` that Captum indexes by that target (a log
+    probability does not saturate: a prediction made with P = 1.0 in float32 still has a map)."""
     task = task_of(model)
 
     def score(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        return task.score(model(x, mask).prediction)
+        out = model(x, mask).prediction
+        return task.score(out) if target is None else torch.log_softmax(out.float(), -1)
 
     return score
+
+
+def _check_target(model: nn.Module, x: torch.Tensor, target):
+    """``target`` as a ``[B]`` long tensor of class indices (an int is one class for every row), or None."""
+    if target is None:
+        return None
+    if not hasattr(task_of(model), "probabilities"):
+        raise BadInput("target= picks the class a map explains; this model predicts values, not classes")
+    k = int(model.config.num_classes)
+    t = torch.as_tensor(target, dtype=torch.long).reshape(-1).to(x.device)
+    t = t.expand(len(x)).clone() if t.numel() == 1 else t
+    if len(t) != len(x) or bool(((t < 0) | (t >= k)).any()):
+        raise BadInput(f"target must be one class index in 0..{k - 1} or one per sequence ({len(x)})")
+    return t
 
 
 def _rows(flags: torch.Tensor) -> str:
@@ -193,20 +210,24 @@ def _no_cudnn():
 
 def feature_time_map(model: nn.Module, x: torch.Tensor, mask: torch.Tensor | None = None,
                      method: str = "attention", seed: int = 0, ig_steps: int = 32, window: int = 3,
-                     signed: bool = False) -> torch.Tensor:
+                     signed: bool = False, target=None) -> torch.Tensor:
     """The raw evidence of one map as cells ``[B, T, D]`` (float64, unnormalised, 0 on padding; D = 1 for
-    next-value models); :func:`influence_map` normalises and reduces it."""
+    next-value models); :func:`influence_map` normalises and reduces it. ``target``: the class the map
+    explains (an index, or one per sequence; classifiers only): the map explains log P(target) instead of
+    the task's score. Attention maps do not depend on the class."""
     if method not in MAPS:
         raise BadInput(f"unknown method {method!r}; choose from {', '.join(MAPS)}")
     mask = check_mask(x, mask)
     task = task_of(model)
-    raw = MAPS[method](model.eval(), x, mask, seed=seed, ig_steps=ig_steps, window=window, signed=signed)
+    raw = MAPS[method](model.eval(), x, mask, seed=seed, ig_steps=ig_steps, window=window, signed=signed,
+                       **({} if target is None else {"target": target}))
     return _as_cells(raw, x, mask, task.baseline(x.to(task.dtype), mask))
 
 
 def influence_map(model: nn.Module, x: torch.Tensor, mask: torch.Tensor | None = None,
                   method: str = "attention", seed: int = 0, ig_steps: int = 32, window: int = 3, *,
-                  reduce: str | None = "time", signed: bool = False, empty: str = "raise") -> torch.Tensor:
+                  reduce: str | None = "time", signed: bool = False, empty: str = "raise",
+                  target=None) -> torch.Tensor:
     """One influence map (float64) for inputs ``x`` ``[B, T]`` or ``[B, T, D]``.
 
     Args:
@@ -216,6 +237,8 @@ def influence_map(model: nn.Module, x: torch.Tensor, mask: torch.Tensor | None =
             same shares with their sign (Σ|m| = 1 over cells).
         empty: a sequence whose map is zero everywhere: ``"raise"`` (the default), ``"zeros"`` or
             ``"uniform"``. NaN/inf always raise a ValueError.
+        target: classifiers: the class explained (an index, or ``[B]`` indices), as log P(target);
+            default: the task's score (P(class = 1) for binary models, the top class's probability).
 
     >>> from seqattn.api import load_pretrained
     >>> m = influence_map(load_pretrained("signal"), torch.randn(2, 20, 4), method="integrated_gradients")
@@ -223,7 +246,7 @@ def influence_map(model: nn.Module, x: torch.Tensor, mask: torch.Tensor | None =
     ((2, 20), True)
     """
     mask = check_mask(x, mask)
-    cells = feature_time_map(model, x, mask, method, seed, ig_steps, window, signed)
+    cells = feature_time_map(model, x, mask, method, seed, ig_steps, window, signed, target)
     return reduce_map(cells, mask, reduce, signed, empty, method)
 
 
@@ -248,6 +271,43 @@ def top_steps(cells, k: int = 3, mask=None) -> list[tuple[int, float, int]]:
     per_step = a.sum(1) / total
     order = np.argsort(-per_step.numpy(), kind="stable")[: min(k, int(valid.sum()))]
     return [(int(t), round(float(per_step[t]), 12), int(a[t].argmax())) for t in order]
+
+
+@torch.no_grad()
+def step_features(model: nn.Module, x: torch.Tensor, mask: torch.Tensor, steps: torch.Tensor,
+                  target=None) -> torch.Tensor:
+    """Which feature of a step mattered: for each sequence's ``steps`` ``[B, k]``, the change in the
+    explained score when one feature of that step alone is set to the task's baseline.
+
+    Returns ``[B, k, D]`` float64: score(x) − score(x with cell (t, f) at the baseline), the score being
+    log P(target) when ``target`` is given (as in :func:`feature_time_map`), else the task's score. One
+    forward pass per (step, feature) pair, batched: a faithful per-feature answer for the steps a time map
+    ranked first (an occlusion window over all features, or an attention weight, cannot tell features apart).
+    """
+    mask = check_mask(x, mask)
+    task = task_of(model)
+    x = x.to(task.dtype)
+    x3 = x if x.dim() == 3 else x.unsqueeze(-1)
+    b, k = steps.shape
+    d = x3.shape[-1]
+    target = _check_target(model, x, target)
+    score = _score_fn(model.eval(), target)
+
+    def explained(inputs, m, rows):
+        out = score(inputs if x.dim() == 3 else inputs[..., 0], m)
+        return out if target is None else out.gather(1, target[rows, None]).squeeze(1)
+
+    base = task.baseline(x, mask).reshape(x3.shape)
+    full = explained(x3, mask, torch.arange(b)).double()
+    effects = torch.zeros(b, k, d, dtype=torch.float64)
+    rows = torch.arange(b).repeat_interleave(d)  # (B·D,) one copy per feature
+    feats = torch.arange(d).repeat(b)
+    for j in range(k):
+        t = steps[rows, j]
+        copies = x3[rows].clone()
+        copies[torch.arange(len(rows)), t, feats] = base[rows, t, feats]
+        effects[:, j] = (full[rows] - explained(copies, mask[rows], rows).double()).view(b, d)
+    return effects
 
 
 @register_map("attention")
@@ -291,47 +351,48 @@ def rollout_map(model, x, mask, **_):
     return (out.attention.double().unsqueeze(1) @ rollout).squeeze(1)
 
 
-def _captum_map(model, x, mask, make):
-    """Run one Captum attribution ``make(score, xg, baseline)``: signed, one value per cell."""
+def _captum_map(model, x, mask, make, target=None):
+    """Run one Captum attribution ``make(score, xg, baseline, target)``: signed, one value per cell."""
     task = task_of(model)
     xg = x.detach().clone().to(task.dtype)
     base = task.baseline(xg, mask)
+    target = _check_target(model, xg, target)
     with _no_cudnn():
-        return make(_score_fn(model), xg, base).detach()
+        return make(_score_fn(model, target), xg, base, target).detach()
 
 
 @register_map("grad_input")
-def grad_input_map(model, x, mask, **_):
+def grad_input_map(model, x, mask, target=None, **_):
     """gradient × input (Captum ``InputXGradient``)."""
     from captum.attr import InputXGradient
 
-    return _captum_map(model, x, mask, lambda score, xg, base: InputXGradient(score).attribute(
-        xg.requires_grad_(), additional_forward_args=(mask,)))
+    return _captum_map(model, x, mask, lambda score, xg, base, target: InputXGradient(score).attribute(
+        xg.requires_grad_(), target=target, additional_forward_args=(mask,)), target)
 
 
 @register_map("integrated_gradients")
-def integrated_gradients_map(model, x, mask, ig_steps: int = 32, **_):
+def integrated_gradients_map(model, x, mask, ig_steps: int = 32, target=None, **_):
     """Integrated Gradients from the task's baseline (Captum)."""
     from captum.attr import IntegratedGradients
 
-    return _captum_map(model, x, mask, lambda score, xg, base: IntegratedGradients(score).attribute(
-        xg.requires_grad_(), baselines=base, additional_forward_args=(mask,), n_steps=ig_steps,
-        internal_batch_size=len(xg) * ig_steps))
+    return _captum_map(model, x, mask, lambda score, xg, base, target: IntegratedGradients(score).attribute(
+        xg.requires_grad_(), baselines=base, target=target, additional_forward_args=(mask,), n_steps=ig_steps,
+        internal_batch_size=len(xg) * ig_steps), target)
 
 
 @register_map("occlusion")
-def occlusion_map(model, x, mask, window: int = 3, **_):
+def occlusion_map(model, x, mask, window: int = 3, target=None, **_):
     """Score change when a window of steps is replaced by the baseline (Captum ``Occlusion``)."""
     from captum.attr import Occlusion
 
-    def make(score, xg, base):
+    def make(score, xg, base, target):
         shape = (window,) if xg.dim() == 2 else (window, xg.shape[2])
         with torch.no_grad():
-            return Occlusion(score).attribute(xg, sliding_window_shapes=shape, baselines=base,
+            return Occlusion(score).attribute(xg, sliding_window_shapes=shape, baselines=base, target=target,
                                               additional_forward_args=(mask,),
                                               perturbations_per_eval=max(1, min(64, 4096 // len(xg))))
 
-    return _captum_map(model, x, mask, make)
+    return _captum_map(model, x, mask, make, target)
 
 
 @register_map("contributions", task="next-value")

@@ -59,7 +59,12 @@ class Task:
     default_recipe: str = ""
     pretrained: str = ""  # the shipped model (seqattn.api.load_pretrained) of this task
     per_step_features: bool = True  # False: the model reads one value per step ([B, T])
-    dtype = torch.float32  # the input dtype explanations run in
+    dtype = torch.float32  # the input dtype explanations run in (and models compute in: float32 inputs are range-checked)
+    recent_window: bool = False  # True: models read only the most recent max_len steps of a longer input
+
+    def outputs(self, output) -> torch.Tensor:
+        """What callers are given per sequence: the prediction itself (subclasses: e.g. probabilities)."""
+        return _prediction(output)
 
     def targets(self, data) -> np.ndarray | None:
         """The y array of a data object (generated data or a LongData file); None when absent."""
@@ -138,7 +143,7 @@ class NextValue(Task):
     name, target, target_help = "next-value", "target", "the true next value"
     metric, higher_is_better = "val_mae_scaled", False
     default_model, default_recipe, pretrained = "lstm", "next-value", "next-value"
-    per_step_features, dtype = False, torch.float64
+    per_step_features, dtype, recent_window = False, torch.float64, True
 
     def loss(self, output, batch, cfg, train: bool = True) -> torch.Tensor:
         from .models.structural import normalise
@@ -251,6 +256,8 @@ class Classify(Task):
     def probabilities(self, output) -> torch.Tensor:
         """Class probabilities ``[B, K]`` from logits ``[B, K]`` (or a SeqOutput): the one softmax in seqattn."""
         return torch.softmax(_prediction(output).float(), -1)
+
+    outputs = probabilities
 
     def score(self, output) -> torch.Tensor:
         """P(class = 1) for binary models; for K > 2 classes, the probability of the predicted class."""

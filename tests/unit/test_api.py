@@ -100,3 +100,27 @@ def test_recent_window_keeps_each_rows_last_steps(lengths, limit):
         assert not windowed[i, k:].any()
     back = place_attention(np.ones((len(lengths), windowed.shape[1])), kept, starts, t)
     assert (back.sum(1) == kept).all() and not back[np.arange(t)[None, :] >= lengths[:, None]].any()
+
+
+def test_explain_arrays_and_top_step_features_follow_the_window_policy():
+    """A Transformer classifier reads the most recent max_len steps: the map is 0 before them and sums to 1
+    over them; a chosen step before the window gets zero feature effects; attention pooling reads it all."""
+    from seqattn.api import explain_arrays, top_step_features
+    from tests.conftest import tiny_model
+
+    pytest.importorskip("captum")
+    rng = np.random.default_rng(0)
+    for name in ("transformer", "pooling"):
+        model = tiny_model(name, "classify")
+        max_len = int(model.config.max_len)
+        lengths = np.array([max_len + 5, 4])
+        values = rng.standard_normal((2, max_len + 5, 3)) * (np.arange(max_len + 5) < lengths[:, None])[..., None]
+        shares = explain_arrays(model, values, lengths, "occlusion", target=np.array([1, 0]))
+        assert shares.shape == values.shape and np.allclose(shares.sum((1, 2)), 1)
+        assert np.all(shares[1, 4:] == 0)
+        before = name == "transformer"
+        assert np.all(shares[0, :5] == 0) == before
+        effects = top_step_features(model, values, lengths, [np.array([0, max_len + 4]), np.array([3])],
+                                    target=np.array([1, 0]))
+        assert effects[0].shape == (2, 3) and effects[1].shape == (1, 3)
+        assert np.all(effects[0][0] == 0) == before and np.any(effects[0][1] != 0)

@@ -260,3 +260,50 @@ def test_top_steps_names_the_step_and_its_feature():
     assert len(top_steps(cells, k=10, mask=torch.arange(6) < 3)) == 3
     with pytest.raises(ValueError, match="NaN"):
         top_steps(torch.full((3, 2), float("nan")))
+
+
+def test_target_picks_the_class_a_map_explains():
+    """target=k explains log P(class k): occlusion with window 1 equals zeroing each step by hand and watching
+    log P(class k), on a binary and a 3-class model; per-row targets; a bad target is refused."""
+    from seqattn.explain import feature_time_map
+
+    x = model_input("classify", 2, 7)
+    mask = torch.ones(2, 7, dtype=torch.bool)
+    for num_classes in (2, 3):
+        model = tiny_model("pooling", "classify", num_classes=num_classes)
+        for k in range(num_classes):
+            cells = feature_time_map(model, x, mask, "occlusion", window=1, signed=True, target=k)
+            with torch.no_grad():
+                logp = torch.log_softmax(model(x, mask).prediction, -1)[:, k]
+                for t in range(7):
+                    xo = x.clone()
+                    xo[:, t] = 0
+                    expected = logp - torch.log_softmax(model(xo, mask).prediction, -1)[:, k]
+                    # Captum gives every cell of the occluded window the window's whole effect
+                    torch.testing.assert_close(cells[:, t, 0], expected.double(), atol=1e-5, rtol=1e-4)
+    per_row = feature_time_map(model, x, mask, "occlusion", window=1, target=torch.tensor([0, 2]))
+    torch.testing.assert_close(per_row[1], feature_time_map(model, x, mask, "occlusion", window=1, target=2)[1])
+    with pytest.raises(ValueError, match="target must be"):
+        influence_map(model, x, mask, "occlusion", target=3)
+    with pytest.raises(ValueError, match="predicts values"):
+        influence_map(tiny_model("lstm", "next-value"), model_input("next-value", 1, 6), None, "occlusion", target=0)
+
+
+def test_step_features_is_the_score_change_of_one_cell_at_the_baseline():
+    from seqattn.explain import step_features
+
+    model = tiny_model("pooling", "classify", num_classes=3)
+    x = model_input("classify", 2, 8)
+    mask = valid_mask(torch.tensor([8, 5]), 8)
+    steps = torch.tensor([[2, 6], [4, 0]])
+    effects = step_features(model, x, mask, steps, target=torch.tensor([1, 2]))
+    assert effects.shape == (2, 2, 3)
+    with torch.no_grad():
+        for b, k in ((0, 1), (1, 2)):
+            full = torch.log_softmax(model(x[b:b + 1], mask[b:b + 1]).prediction, -1)[0, k]
+            for j in range(2):
+                for f in range(3):
+                    xo = x[b:b + 1].clone()
+                    xo[0, steps[b, j], f] = 0
+                    cut = torch.log_softmax(model(xo, mask[b:b + 1]).prediction, -1)[0, k]
+                    assert float(effects[b, j, f]) == pytest.approx(float(full - cut), abs=1e-5)
