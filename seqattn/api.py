@@ -28,8 +28,9 @@ from .errors import BadInput, BadType
 from .influence import contributions, forward_with_influence
 from .tasks import get_task, task_of
 
-PRETRAINED = {"next-value": "next-value.pt", "signal": "signal.pt", "signal-transformer": "signal-transformer.pt"}
-_TASK_OF = {"next-value": "next-value", "signal": "classify", "signal-transformer": "classify"}
+PRETRAINED = {"next-value": "next-value.pt", "signal": "signal.pt", "signal-transformer": "signal-transformer.pt",
+              "events": "events.pt"}
+_TASK_OF = {"next-value": "next-value", "signal": "classify", "signal-transformer": "classify", "events": "classify"}
 
 
 def pretrained_path(name: str) -> Path:
@@ -39,8 +40,9 @@ def pretrained_path(name: str) -> Path:
 
 
 def load_pretrained(name: str = "next-value") -> nn.Module:
-    """A shipped model: ``"next-value"`` (LSTM with attention), ``"signal"`` (attention pooling) or
-    ``"signal-transformer"`` (the Transformer variant of the signal classifier).
+    """A shipped model: ``"next-value"`` (LSTM with attention), ``"signal"`` (attention pooling),
+    ``"signal-transformer"`` (the Transformer variant of the signal classifier) or ``"events"`` (the
+    account event-log classifier; its model file holds the log's schema).
 
     >>> model = load_pretrained("next-value")
     >>> with torch.no_grad():

@@ -109,16 +109,51 @@ def pretrain_signal(out_dir=WEIGHTS_DIR, saved_dir=SAVED_MODELS_DIR, fast: bool 
     return model, history, _write(model, file, history, metrics, train_cfg, record, Path(out_dir), Path(saved_dir))
 
 
+TRAINING_STATE = ("optimizer", "scheduler", "last_state", "rng", "stale")  # what only --resume needs
+
+
+def _drop_training_state(path: Path) -> None:
+    """Keep a shipped model file small: the weights, config, schema and recipe, not the resume state."""
+    from .checkpoint import read_checkpoint, save_atomic
+
+    ckpt = read_checkpoint(path)
+    save_atomic({k: v for k, v in ckpt.items() if k not in TRAINING_STATE}, path)
+
+
+def pretrain_events(out_dir=WEIGHTS_DIR, saved_dir=SAVED_MODELS_DIR, fast: bool = False, progress=True):
+    """Train the shipped event-log classifier (``weights/events.pt``, notebook 04's account app) with
+    :func:`seqattn.fit.fit` on a generated account log: what ``seqattn train --csv LOG --id-col account_id
+    --time-col timestamp --label-col is_fraud`` runs. Returns ``(model, history, paths)``."""
+    from .data.events import COLUMNS, EventConfig, generate_events
+    from .data.io import read_long
+    from .fit import fit
+
+    data = read_long(generate_events(EventConfig(num_accounts=200 if fast else 2_000, seed=7)), task="classify",
+                     **COLUMNS)
+    path = Path(out_dir) / "events.pt"
+    start = time.perf_counter()
+    result = fit(data, "classify", seed=0, fast=fast, progress=progress, checkpoint=str(path),
+                 file_extra={"schema": data.schema.to_dict()})
+    _drop_training_state(path)
+    info = {"task": "classify", "model": type(result.model).__name__, "recipe": result.recipe.name,
+            "summary": result.summary, "train_seconds": time.perf_counter() - start,
+            "data": "seqattn.data.events.generate_events(EventConfig(num_accounts=2000, seed=7))",
+            "command": "python -m seqattn.pretrain events"}
+    (Path(out_dir) / "events.json").write_text(json.dumps(info, indent=2) + "\n")
+    return result.model, result.history, {"weights": str(path)}
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m seqattn.pretrain", description=__doc__.splitlines()[0])
-    p.add_argument("which", choices=["next-value", "signal", "signal-transformer", "all"],
+    p.add_argument("which", choices=["next-value", "signal", "signal-transformer", "events", "all"],
                    help="which shipped model to train (all: next-value and signal)")
     p.add_argument("--fast", action="store_true", help="tiny settings (seconds), for tests")
     p.add_argument("--out-dir", default=str(WEIGHTS_DIR), help="where weights/*.pt and *.json go")
     p.add_argument("--saved-dir", default=str(SAVED_MODELS_DIR), help="where exported programs go")
     args = p.parse_args(argv)
     jobs = {"next-value": pretrain_next_value, "signal": pretrain_signal,
-            "signal-transformer": lambda *a, **k: pretrain_signal(*a, name="transformer", **k)}
+            "signal-transformer": lambda *a, **k: pretrain_signal(*a, name="transformer", **k),
+            "events": pretrain_events}
     for name in (["next-value", "signal"] if args.which == "all" else [args.which]):
         _, history, paths = jobs[name](args.out_dir, args.saved_dir, fast=args.fast)
         print(history.to_string(index=False))

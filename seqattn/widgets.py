@@ -408,6 +408,90 @@ def signal_app(model=None, length: int = 64, continuous: bool = True) -> SignalA
     return app
 
 
+@dataclass
+class EventsApp:
+    """The event-log app: pick an account, see its events with the influence of each row on the model's
+    answer (occlusion of the predicted class: what ``seqattn infer`` ranks by) and, in the top rows, the
+    column that mattered. ``influence`` is the selected account's map ``[T]``; ``top`` its top rows."""
+
+    widget: object
+    account: object
+    text: object
+    output: object
+    model: object
+    log: object
+    data: object
+    probabilities: np.ndarray
+    columns: dict
+    rows: int = 15  # table rows shown, around the most influential event
+    influence: np.ndarray | None = None
+    top: list = field(default_factory=list)
+
+    def update(self, *_) -> None:
+        from .api import explain_arrays, top_step_features
+        from .tables import event_table, sequence_rows
+
+        row = self.data.ids.index(self.account.value)
+        n = int(self.data.lengths[row])
+        values, lengths = self.data.values[row : row + 1, :n], self.data.lengths[row : row + 1]
+        k = int(np.argmax(self.probabilities[row]))
+        self.influence = explain_arrays(self.model, values, lengths, "occlusion", target=np.array([k]))[0].sum(-1)
+        steps = np.argsort(-self.influence, kind="stable")[: min(3, n)]
+        effects = top_step_features(self.model, values, lengths, [steps], target=np.array([k]))[0]
+        features = [self.data.features[int(np.abs(e).argmax())] for e in effects]
+        self.top = list(zip(steps.tolist(), features, strict=True))
+        top_feature = [""] * n
+        for t, f in self.top:
+            top_feature[t] = f
+        events = sequence_rows(self.log, self.account.value, id_col=self.columns["id_col"],
+                               time_col=self.columns["time_col"])
+        shown = [c for c in events.columns if c not in (self.columns["id_col"], self.columns.get("label_col"), "salient")]
+        label = self.data.classes[k] if self.data.classes else k
+        first = self.top[0]
+        lo = max(0, min(first[0] - self.rows // 3, n - self.rows))
+        hi = min(n, lo + self.rows)  # a window of rows around the most influential event
+        self.text.value = (f"<b>{self.account.value}</b>: predicted {label} (p = {self.probabilities[row, k]:.3f}), "
+                           f"{n} events; most influential: step {first[0]} ({first[1]}); showing steps {lo}-{hi - 1}")
+        self.output.value = event_table(events.iloc[lo:hi], self.influence[lo:hi], columns=shown,
+                                        top_feature=top_feature[lo:hi], top=sum(lo <= t < hi for t, _ in self.top),
+                                        first_step=lo).to_html()
+
+
+def events_app(model=None, log=None, accounts: int = 40) -> EventsApp:
+    """An account picker over a generated (or your) event log; the accounts the model flags come first.
+
+    Args:
+        model: an event-log classifier whose model file holds its schema (default: the shipped
+            ``weights/events.pt``, trained by ``python -m seqattn.pretrain events``).
+        log: the event log as a DataFrame with the model's columns (default: a generated log of
+            ``accounts`` unseen accounts, :func:`seqattn.data.events.generate_events`).
+    """
+    import ipywidgets as w
+
+    from .api import load_pretrained, run_arrays
+    from .data.events import COLUMNS, EventConfig, generate_events
+    from .data.io import read_long
+
+    model = load_pretrained("events") if model is None else model
+    log = generate_events(EventConfig(num_accounts=accounts, seed=2024)) if log is None else log
+    columns = {k: v for k, v in model.schema.to_dict().items() if k in COLUMNS} or COLUMNS
+    data = read_long(log, schema=model.schema)
+    probabilities, _ = run_arrays(model, data.values, data.lengths)
+    order = np.argsort(-probabilities.max(1) * (probabilities.argmax(1) != 0), kind="stable")  # flagged first
+    options = [data.ids[i] for i in order]
+    account = w.Dropdown(options=options, value=options[0], description="account")
+    account.add_class("seqattn-account")
+    text = w.HTML()
+    text.add_class("seqattn-events")
+    output = w.HTML()
+    output.add_class("seqattn-events-table")
+    app = EventsApp(w.VBox([account, text, output]), account, text, output, model, log, data, probabilities,
+                    {**COLUMNS, **columns})
+    account.observe(app.update, "value")
+    app.update()
+    return app
+
+
 CHECKS_TAG = "checks"  # notebook cells with this tag run (nbval, Jupyter) but the app page hides them
 
 

@@ -44,6 +44,7 @@ import pandas as pd
 
 ACCOUNT, TIMESTAMP, EVENT, CHANNEL, AMOUNT, FRAUD, SALIENT = (
     "account_id", "timestamp", "event_type", "channel", "amount", "is_fraud", "salient")
+COLUMNS = {"id_col": "account_id", "time_col": "timestamp", "label_col": "is_fraud"}  # read_long's mapping
 EVENT_TYPES = ("login", "view", "add_card", "purchase", "transfer", "withdrawal", "password_reset",
                "login_new_device", "logout")
 CHANNELS = ("web", "app", "atm", "phone")

@@ -115,6 +115,17 @@ def test_app_page_slider_drag_and_map_switch(voila_url, tmp_path):
             src = page.locator(".seqattn-plot").get_attribute("src")
             page.locator(".seqattn-map select").select_option("attention")
             changed(page, ".seqattn-plot", src, "src")
+
+            # 4. the event-log app: another account, another table of events and influence
+            events = page.locator(".seqattn-events")
+            events.wait_for(timeout=60_000)
+            before_events = events.inner_text()
+            assert "most influential: step" in before_events
+            table = page.locator(".seqattn-events-table").inner_html()
+            assert "<table" in table and "influence" in table
+            page.locator(".seqattn-account select").select_option(index=5)
+            changed(page, ".seqattn-events", before_events)
+            changed(page, ".seqattn-events-table", table, "innerHTML")
             page.screenshot(path=str(tmp_path / "after.png"))
             assert (tmp_path / "after.png").read_bytes() != (tmp_path / "before.png").read_bytes()
         finally:

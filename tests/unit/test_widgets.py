@@ -108,3 +108,23 @@ def test_slider_range_follows_the_scale():
 def test_make_signal_sequence_marks_the_event():
     x, salient = make_signal_sequence(20, 3, 5, 2.0, 0.5)
     assert x.shape == (20, 3) and salient.sum() == 6 and salient[5] and not salient[11]
+
+
+def test_events_app_shows_the_picked_accounts_events_and_their_influence():
+    """Flagged accounts come first; the table is the account's rows with an influence bar; for the shipped
+    event model the top row of a flagged fraud account is a planted row; picking another account updates
+    the text and the table."""
+    pytest.importorskip("captum")
+    from seqattn.widgets import events_app
+
+    app = events_app(accounts=12)
+    first = app.account.value
+    row = app.data.ids.index(first)
+    assert app.probabilities[row].argmax() == 1 and app.data.label[row] == 1
+    assert len(app.influence) == app.data.lengths[row] and app.influence.sum() == pytest.approx(1)
+    assert app.data.salient[row, app.top[0][0]]
+    assert first in app.text.value and "<table" in app.output.value and "influence" in app.output.value
+    assert app.top[0][1] in app.data.features
+    html = app.output.value
+    app.account.value = app.account.options[-1]
+    assert app.account.value in app.text.value and app.output.value != html
