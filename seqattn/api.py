@@ -234,6 +234,7 @@ def explain_arrays(model: nn.Module, values: np.ndarray, lengths: np.ndarray, me
     inputs = task.model_values(windowed)
     d = d if inputs.ndim == 3 else 1
     order = np.argsort(kept, kind="stable")
+    batch_size = max(1, min(batch_size, (1 << 14) // max(1, int(kept.max(initial=1)))))  # long rows: fewer per batch
     batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
     if progress:
         from tqdm.auto import tqdm

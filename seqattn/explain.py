@@ -63,6 +63,8 @@ MAPS: dict = {}  # name -> fn(model, x, mask, seed=, ig_steps=, window=) -> [B, 
 # hidden-Markov switches, attention on all but one); the consensus of a gradient, a perturbation and an
 # attention map reached at least Integrated Gradients' AUPRC on all five.
 DEFAULT_MAP = "consensus"
+OCCLUSION_POSITIONS = 256  # occlusion windows per sequence at most: longer inputs slide by more than a step
+STEP_BUDGET = 1 << 20  # sequence-steps per batched forward pass inside a map (bounds memory at any length)
 CONSENSUS_PARTS = ("integrated_gradients", "occlusion", "attention_norm")
 
 
@@ -375,22 +377,32 @@ def integrated_gradients_map(model, x, mask, ig_steps: int = 32, target=None, **
     """Integrated Gradients from the task's baseline (Captum)."""
     from captum.attr import IntegratedGradients
 
+    batch = max(1, min(len(x) * ig_steps, STEP_BUDGET // max(1, x.shape[1])))  # bounded memory at any length
     return _captum_map(model, x, mask, lambda score, xg, base, target: IntegratedGradients(score).attribute(
         xg.requires_grad_(), baselines=base, target=target, additional_forward_args=(mask,), n_steps=ig_steps,
-        internal_batch_size=len(xg) * ig_steps), target)
+        internal_batch_size=batch), target)
 
 
 @register_map("occlusion")
 def occlusion_map(model, x, mask, window: int = 3, target=None, **_):
-    """Score change when a window of steps is replaced by the baseline (Captum ``Occlusion``)."""
+    """Score change when a window of steps is replaced by the baseline (Captum ``Occlusion``).
+
+    Cost: one forward pass per window position. Beyond :data:`OCCLUSION_POSITIONS` steps the window slides
+    by ``ceil(T / OCCLUSION_POSITIONS)`` steps (and is at least that wide), so a long sequence costs a
+    bounded number of passes: its map is coarser, one value per stretch of steps."""
     from captum.attr import Occlusion
 
+    t = x.shape[1]
+    stride = max(1, -(-t // OCCLUSION_POSITIONS))
+    window = max(window, stride)
+    per_eval = max(1, min(64, 4096 // len(x), STEP_BUDGET // max(1, len(x) * t)))  # bounded memory
+
     def make(score, xg, base, target):
-        shape = (window,) if xg.dim() == 2 else (window, xg.shape[2])
+        shape, strides = ((window,), (stride,)) if xg.dim() == 2 else ((window, xg.shape[2]), (stride, 1))
         with torch.no_grad():
-            return Occlusion(score).attribute(xg, sliding_window_shapes=shape, baselines=base, target=target,
-                                              additional_forward_args=(mask,),
-                                              perturbations_per_eval=max(1, min(64, 4096 // len(xg))))
+            return Occlusion(score).attribute(xg, sliding_window_shapes=shape, strides=strides, baselines=base,
+                                              target=target, additional_forward_args=(mask,),
+                                              perturbations_per_eval=per_eval)
 
     return _captum_map(model, x, mask, make, target)
 

@@ -307,3 +307,22 @@ def test_step_features_is_the_score_change_of_one_cell_at_the_baseline():
                     xo[0, steps[b, j], f] = 0
                     cut = torch.log_softmax(model(xo, mask[b:b + 1]).prediction, -1)[0, k]
                     assert float(effects[b, j, f]) == pytest.approx(float(full - cut), abs=1e-5)
+
+
+def test_occlusion_cost_is_bounded_on_long_sequences():
+    """Beyond OCCLUSION_POSITIONS steps the window slides by ceil(T / OCCLUSION_POSITIONS): at most that many
+    forward passes per sequence, and the map is still finite, 0 on padding and a distribution."""
+    from seqattn import explain
+
+    model = tiny_model("pooling", "classify")
+    t = 3 * explain.OCCLUSION_POSITIONS
+    mask = valid_mask(torch.tensor([t, t - 100]), t)
+    x = model_input("classify", 2, t) * mask.unsqueeze(-1)
+    calls = []
+    handle = model.register_forward_hook(lambda module, args, out: calls.append(args[0].shape[0]))
+    try:
+        m = influence_map(model, x, mask, "occlusion", empty="zeros")
+    finally:
+        handle.remove()
+    assert sum(calls) <= 2 * (explain.OCCLUSION_POSITIONS + 1)  # sequences forwarded, + the unperturbed pass
+    assert torch.all(m[~mask] == 0) and torch.allclose(m.sum(1), torch.ones(2, dtype=m.dtype))
