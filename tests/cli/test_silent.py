@@ -341,3 +341,22 @@ def test_infer_rows_carry_class_and_time_and_evaluate_reports_unseen_classes(tmp
     assert m["unseen_classes"] == {"chargeback": 1} and m["unseen"] == 1 and m["n"] == 80
     assert m["confusion_matrix"]["labels"] == ["fraud", "ok"] and sum(map(sum, m["confusion_matrix"]["matrix"])) == 79
     assert set(m["per_class_recall"]) == {"fraud", "ok"} and 0 <= m["macro_f1"] <= 1
+
+
+@pytest.mark.parametrize("break_it, fragments", [
+    (lambda df: df.assign(timestamp=df.timestamp.where(df.index != 7, "2024-13-45 99:00")), ("2024-13-45", "row")),
+    (lambda df: df.assign(is_fraud=np.where(df.index == 3, 1 - df.is_fraud, df.is_fraud)), ("is_fraud",)),
+    (lambda df: df.rename(columns={"timestamp": "ts"}), ("'timestamp'", "ts")),
+    (lambda df: df.assign(amount=np.nan), ("amount",)),
+], ids=["unparseable timestamp", "label changes within a sequence", "unknown mapped column", "all-missing feature"])
+def test_malformed_event_logs_exit_2_and_write_nothing(tmp_path, break_it, fragments):
+    """Issue 13's malformed logs through `train --csv` with the column flags: exit 2, one line naming the
+    problem, and no model file (nor a temporary one) left behind."""
+    from seqattn.data.events import EventConfig, generate_events
+
+    log = break_it(generate_events(EventConfig(num_accounts=6, seed=3)))
+    log.to_csv(tmp_path / "log.csv", index=False)
+    r = run("train", "--task", "classify", "--csv", tmp_path / "log.csv", "--id-col", "account_id",
+            "--time-col", "timestamp", "--label-col", "is_fraud", "--out", tmp_path / "m.pt", "--fast")
+    assert_bad_input(r, *fragments)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.csv"]
