@@ -209,7 +209,8 @@ def run_arrays(model: nn.Module, values: np.ndarray, lengths: np.ndarray, batch_
 
 
 def explain_arrays(model: nn.Module, values: np.ndarray, lengths: np.ndarray, method: str,
-                   target: np.ndarray | None = None, batch_size: int = 64, progress: bool = False) -> np.ndarray:
+                   target: np.ndarray | None = None, batch_size: int = 64, progress: bool = False,
+                   reduce: str | None = "time") -> np.ndarray:
     """One influence map per right-padded row, with the window policy of :func:`run_arrays`.
 
     Args:
@@ -218,8 +219,10 @@ def explain_arrays(model: nn.Module, values: np.ndarray, lengths: np.ndarray, me
             :func:`seqattn.explain.feature_time_map`), or None for the task's score.
 
     Returns:
-        ``[N, T, D]`` float64 shares of each row's map (absolute, summing to 1 over its valid cells; a row
-        whose map is zero everywhere stays all zeros), 0 on padding and on steps before the window.
+        float64 shares of each row's map (absolute, summing to 1 over its valid steps; a row whose map is
+        zero everywhere stays all zeros), 0 on padding and on steps before the window: ``[N, T]`` per step
+        (``reduce="time"``, the default: a D-times smaller array for large files) or ``[N, T, D]`` per cell
+        (``reduce=None``).
         A map that is not finite raises (:mod:`seqattn.explain` never returns a wrong one).
     """
     from .explain import feature_time_map, reduce_map
@@ -242,6 +245,7 @@ def explain_arrays(model: nn.Module, values: np.ndarray, lengths: np.ndarray, me
         batches = tqdm(batches, desc=f"explaining ({method})", unit="batch", leave=False)
     model.eval()
     device = next(model.parameters()).device
+    d = 1 if reduce == "time" else d
     shares = np.zeros((n, windowed.shape[1], d))  # D = 1 for next-value models (one value per step)
     for rows in batches:
         w = max(1, int(kept[rows].max()))
@@ -250,11 +254,13 @@ def explain_arrays(model: nn.Module, values: np.ndarray, lengths: np.ndarray, me
         aim = None if target is None else torch.as_tensor(np.asarray(target)[rows], dtype=torch.long)
         cells = feature_time_map(model, x.to(task.dtype), mask, method, target=aim)
         part = reduce_map(cells, mask, None, False, "zeros", method).cpu().numpy()
-        shares[rows, :w] = part.reshape(len(rows), w, -1)
-    out = np.zeros((n, t, shares.shape[-1]))
-    for i, (k, s0) in enumerate(zip(kept.tolist(), starts.tolist(), strict=True)):
-        out[i, s0 : s0 + k] = shares[i, :k]
-    return out
+        shares[rows, :w] = part.reshape(len(rows), w, -1).sum(-1, keepdims=True) if d == 1 else part
+    if int(starts.max(initial=0)) > 0 or shares.shape[1] != t:  # rows cut to their window: back in place
+        placed = np.zeros((n, t, d))
+        for i, (k, s0) in enumerate(zip(kept.tolist(), starts.tolist(), strict=True)):
+            placed[i, s0 : s0 + k] = shares[i, :k]
+        shares = placed
+    return shares[..., 0] if reduce == "time" else shares
 
 
 def top_step_features(model: nn.Module, values: np.ndarray, lengths: np.ndarray, steps: list,

@@ -331,7 +331,7 @@ def _infer_records(model, args, classes, values, lengths, features, times, ids, 
         raise UsageError("the values overflow inside the model: its output is not finite; rescale them")
     fixed = _explained_index(args, classes)
     target = probabilities.argmax(1) if fixed is None else np.full(len(lengths), fixed)
-    shares = explain_arrays(model, values, lengths, args.map, target=target, progress=progress).sum(-1)  # [N, T]
+    shares = explain_arrays(model, values, lengths, args.map, target=target, progress=progress)  # [N, T]
     steps = _top_steps(shares, lengths, args.topk)
     effects = None if len(features) == 1 else top_step_features(model, values, lengths, steps, target)
     rows = []

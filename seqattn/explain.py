@@ -64,7 +64,7 @@ MAPS: dict = {}  # name -> fn(model, x, mask, seed=, ig_steps=, window=) -> [B, 
 # attention map reached at least Integrated Gradients' AUPRC on all five.
 DEFAULT_MAP = "consensus"
 OCCLUSION_POSITIONS = 256  # occlusion windows per sequence at most: longer inputs slide by more than a step
-STEP_BUDGET = 1 << 20  # sequence-steps per batched forward pass inside a map (bounds memory at any length)
+STEP_BUDGET = 1 << 17  # sequence-steps per batched forward pass inside a map (bounds memory at any length)
 CONSENSUS_PARTS = ("integrated_gradients", "occlusion", "attention_norm")
 
 

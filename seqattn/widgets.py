@@ -435,7 +435,7 @@ class EventsApp:
         n = int(self.data.lengths[row])
         values, lengths = self.data.values[row : row + 1, :n], self.data.lengths[row : row + 1]
         k = int(np.argmax(self.probabilities[row]))
-        self.influence = explain_arrays(self.model, values, lengths, "occlusion", target=np.array([k]))[0].sum(-1)
+        self.influence = explain_arrays(self.model, values, lengths, "occlusion", target=np.array([k]))[0]
         steps = np.argsort(-self.influence, kind="stable")[: min(3, n)]
         effects = top_step_features(self.model, values, lengths, [steps], target=np.array([k]))[0]
         features = [self.data.features[int(np.abs(e).argmax())] for e in effects]

@@ -115,8 +115,10 @@ def test_explain_arrays_and_top_step_features_follow_the_window_policy():
         max_len = int(model.config.max_len)
         lengths = np.array([max_len + 5, 4])
         values = rng.standard_normal((2, max_len + 5, 3)) * (np.arange(max_len + 5) < lengths[:, None])[..., None]
-        shares = explain_arrays(model, values, lengths, "occlusion", target=np.array([1, 0]))
+        shares = explain_arrays(model, values, lengths, "occlusion", target=np.array([1, 0]), reduce=None)
         assert shares.shape == values.shape and np.allclose(shares.sum((1, 2)), 1)
+        per_step = explain_arrays(model, values, lengths, "occlusion", target=np.array([1, 0]))
+        assert np.allclose(per_step, shares.sum(-1))
         assert np.all(shares[1, 4:] == 0)
         before = name == "transformer"
         assert np.all(shares[0, :5] == 0) == before
