@@ -91,6 +91,21 @@ def _json_id(value):
     return value.item() if hasattr(value, "item") else value
 
 
+def _human_value(v: float) -> str:
+    """4 decimals at everyday scales (``12.0000``); significant digits where 4 decimals would hide the value
+    (``4e-05``, ``1.23457e+09``)."""
+    return f"{v:.4f}" if v == 0 or 1e-2 <= abs(v) < 1e9 else f"{v:.6g}"
+
+
+def _can_show(text: str) -> bool:
+    """Can stdout's encoding hold ``text`` (not under an ASCII locale with Python's UTF-8 mode off)?"""
+    try:
+        text.encode(getattr(sys.stdout, "encoding", None) or "utf-8")
+        return True
+    except (UnicodeEncodeError, LookupError):
+        return False
+
+
 def _dumps(obj) -> str:
     """Strict JSON: NaN/Infinity are refused (a clear error, never invalid JSON on stdout)."""
     try:
@@ -216,8 +231,9 @@ def _cmd_predict(args) -> int:
     else:
         from .influence import format_recipe
 
-        print(f"Predicted next value: {p.prediction:.4f}")
-        print(f"recipe: {format_recipe(p.prediction, p.influence, [float(v) for v in args.values])}")
+        times = "×" if _can_show("×") else "*"
+        print(f"Predicted next value: {_human_value(p.prediction)}")
+        print(f"recipe: {format_recipe(p.prediction, p.influence, [float(v) for v in args.values], times=times)}")
         for t, (v, w, i, c) in enumerate(zip(args.values, p.attention, p.influence, p.contributions, strict=True)):
             print(f"t={t} value={float(v):g} weight={w:.4f} influence={i:+.3f} contribution={c:+.4g}")
     return 0
@@ -682,6 +698,9 @@ def _drop_stdout() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``seqattn`` console script; returns the exit status."""
     _notices.clear()
+    for stream in (sys.stdout, sys.stderr):  # an ASCII terminal shows a label like 'é' escaped, never crashes
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         args = build_parser().parse_args(argv)
         status = args.func(args)

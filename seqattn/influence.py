@@ -99,12 +99,13 @@ def recipe(model: nn.Module, x: torch.Tensor, mask: torch.Tensor | None = None) 
     return Recipe(out.prediction.to(torch.float64), weights, contributions(weights, x, mask), mask)
 
 
-def format_recipe(prediction: float, weights, values, digits: int = 2) -> str:
-    """The recipe as one line, e.g. ``12.0 = −0.20×2 + 0.00×4 + … + 0.60×10``.
+def format_recipe(prediction: float, weights, values, digits: int = 2, times: str = "×") -> str:
+    """The recipe as one line, e.g. ``12.0 = −0.20×2 + 0.00×4 + … + 0.60×10`` (``times``: the product sign;
+    ``"*"`` where the output cannot show ×).
 
     >>> format_recipe(12.0, [-1.0, 2.0], [8.0, 10.0])
     '12 = -1.00×8 + 2.00×10'
     """
-    terms = [f"{float(w):+.{digits}f}×{float(v):g}" for w, v in zip(weights, values, strict=True)]
+    terms = [f"{float(w):+.{digits}f}{times}{float(v):g}" for w, v in zip(weights, values, strict=True)]
     line = " ".join(terms).replace(" +", " + ").replace(" -", " - ")
     return f"{float(prediction):.6g} = {line.lstrip('+')}"

@@ -299,3 +299,17 @@ def test_stream_prints_the_row_whose_weights_were_saved(tmp_path):
     history = pd.DataFrame(ckpt["history"])
     saved = history.loc[history.val_accuracy.idxmax()]
     assert float(printed["val_loss"]) == pytest.approx(saved.val_loss, rel=1e-5)
+
+
+def test_predict_on_an_ascii_terminal_and_at_tiny_scales():
+    """An ASCII-only stdout (C locale, Python's UTF-8 mode off) gets '*' for the product sign instead of a
+    UnicodeEncodeError; a forecast of 4e-05 is printed as such, not as 0.0000."""
+    values = list(range(1, 51))
+    env = {**ENV, "PYTHONIOENCODING": "ascii"}
+    r = subprocess.run([sys.executable, "-m", "seqattn", "predict", *map(str, values)], capture_output=True,
+                       text=True, env=env, timeout=300)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0] == "Predicted next value: 51.0000" and "*50" in lines[1] and len(lines) == 52
+    r = run("predict", "1e-5", "2e-5", "3e-5")
+    assert r.returncode == 0 and r.stdout.splitlines()[0] == "Predicted next value: 4e-05"
