@@ -153,11 +153,43 @@ def recent_window(values: np.ndarray, lengths: np.ndarray, limit: int | None):
 
 
 def place_attention(attention: np.ndarray, kept: np.ndarray, starts: np.ndarray, t: int) -> np.ndarray:
-    """Window attention ``[N, W]`` back onto the input's ``T`` steps (0 on the steps left out)."""
-    out = np.zeros((attention.shape[0], t))
+    """Window values ``[N, W, ...]`` (attention, a map) back onto the input's ``T`` steps (0 on the steps
+    left out)."""
+    out = np.zeros((attention.shape[0], t, *attention.shape[2:]))  # trailing dims (e.g. features) kept
     for i, (k, s0) in enumerate(zip(kept.tolist(), starts.tolist(), strict=True)):
         out[i, s0 : s0 + k] = attention[i, :k]
     return out
+
+
+def _windows(model: nn.Module, values: np.ndarray, lengths: np.ndarray):
+    """``values`` as float64 ``[N, T, D]`` and each row's model window: ``(values, inputs, kept, starts)``,
+    ``inputs`` in the shape the task's models take (:func:`recent_window`, ``Task.model_values``)."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.ndim == 2:
+        values = values[..., None]
+    windowed, kept, starts = recent_window(values, lengths, length_limit(model))
+    return values, task_of(model).model_values(windowed), kept, starts
+
+
+def _batches(kept: np.ndarray, batch_size: int, progress: str | None = None):
+    """Row indices in batches of similar window lengths (less padding per batch); ``progress``: a bar label."""
+    order = np.argsort(kept, kind="stable")
+    batches = [order[i : i + batch_size] for i in range(0, len(kept), batch_size)]
+    if progress:
+        from tqdm.auto import tqdm
+
+        batches = tqdm(batches, desc=progress, unit="batch", leave=False)
+    return batches
+
+
+def _batch(model: nn.Module, inputs: np.ndarray, kept: np.ndarray, rows: np.ndarray):
+    """One batch on the model's device: ``(x [b, w, ...], mask [b, w])``, w its longest window."""
+    from .masks import valid_mask
+
+    device = next(model.parameters()).device
+    w = max(1, int(kept[rows].max()))
+    x = torch.from_numpy(np.ascontiguousarray(inputs[rows, :w])).to(device)  # float64: the model casts
+    return x, valid_mask(torch.from_numpy(kept[rows]), w).to(device)
 
 
 @torch.no_grad()
@@ -174,35 +206,21 @@ def run_arrays(model: nn.Module, values: np.ndarray, lengths: np.ndarray, batch_
         for classifiers, and attention ``[N, T]`` with 0 on padding and on steps before the window.
         Rows whose output is not finite hold NaN: see :func:`first_non_finite`.
     """
-    from .masks import valid_mask
-
     task = task_of(model)
-    values = np.asarray(values, dtype=np.float64)
-    if values.ndim == 2:
-        values = values[..., None]
+    values, inputs, kept, starts = _windows(model, values, lengths)
     if task.dtype == torch.float32:
         check_float32(values)
     n, t = values.shape[:2]
-    windowed, kept, starts = recent_window(values, lengths, length_limit(model))
-    inputs = task.model_values(windowed)
-    order = np.argsort(kept, kind="stable")  # similar lengths together: less padding per batch
-    batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
-    if progress:
-        from tqdm.auto import tqdm
-
-        batches = tqdm(batches, desc="predicting", unit="batch", leave=False)
     model.eval()
-    device = next(model.parameters()).device
-    prediction, attention = None, np.zeros((n, windowed.shape[1]))
-    for rows in batches:
-        w = max(1, int(kept[rows].max()))
-        x = torch.from_numpy(np.ascontiguousarray(inputs[rows, :w])).to(device)  # float64: the model casts
-        out = model(x, valid_mask(torch.from_numpy(kept[rows]), w).to(device))
+    prediction, attention = None, np.zeros((n, inputs.shape[1]))
+    for rows in _batches(kept, batch_size, "predicting" if progress else None):
+        x, mask = _batch(model, inputs, kept, rows)
+        out = model(x, mask)
         p = task.outputs(out).double().cpu().numpy()
         if prediction is None:
             prediction = np.zeros((n, *p.shape[1:]))
         prediction[rows] = p
-        attention[rows, :w] = out.attention.double().cpu().numpy()
+        attention[rows, : x.shape[1]] = out.attention.double().cpu().numpy()
     if prediction is None:
         prediction = np.zeros(n)
     return prediction, place_attention(attention, kept, starts, t)
@@ -222,45 +240,25 @@ def explain_arrays(model: nn.Module, values: np.ndarray, lengths: np.ndarray, me
         float64 shares of each row's map (absolute, summing to 1 over its valid steps; a row whose map is
         zero everywhere stays all zeros), 0 on padding and on steps before the window: ``[N, T]`` per step
         (``reduce="time"``, the default: a D-times smaller array for large files) or ``[N, T, D]`` per cell
-        (``reduce=None``).
+        (``reduce=None``; D = 1 for next-value models).
         A map that is not finite raises (:mod:`seqattn.explain` never returns a wrong one).
     """
     from .explain import feature_time_map, reduce_map
-    from .masks import valid_mask
 
     task = task_of(model)
-    values = np.asarray(values, dtype=np.float64)
-    if values.ndim == 2:
-        values = values[..., None]
-    n, t, d = values.shape
-    windowed, kept, starts = recent_window(values, lengths, length_limit(model))
-    inputs = task.model_values(windowed)
-    d = d if inputs.ndim == 3 else 1
-    order = np.argsort(kept, kind="stable")
+    values, inputs, kept, starts = _windows(model, values, lengths)
+    cells_per_step = 1 if reduce == "time" or inputs.ndim == 2 else inputs.shape[2]
+    shares = np.zeros((len(kept), inputs.shape[1], cells_per_step))
     batch_size = max(1, min(batch_size, (1 << 14) // max(1, int(kept.max(initial=1)))))  # long rows: fewer per batch
-    batches = [order[i : i + batch_size] for i in range(0, n, batch_size)]
-    if progress:
-        from tqdm.auto import tqdm
-
-        batches = tqdm(batches, desc=f"explaining ({method})", unit="batch", leave=False)
     model.eval()
-    device = next(model.parameters()).device
-    d = 1 if reduce == "time" else d
-    shares = np.zeros((n, windowed.shape[1], d))  # D = 1 for next-value models (one value per step)
-    for rows in batches:
-        w = max(1, int(kept[rows].max()))
-        x = torch.from_numpy(np.ascontiguousarray(inputs[rows, :w])).to(device)
-        mask = valid_mask(torch.from_numpy(kept[rows]), w).to(device)
+    for rows in _batches(kept, batch_size, f"explaining ({method})" if progress else None):
+        x, mask = _batch(model, inputs, kept, rows)
         aim = None if target is None else torch.as_tensor(np.asarray(target)[rows], dtype=torch.long)
         cells = feature_time_map(model, x.to(task.dtype), mask, method, target=aim)
-        part = reduce_map(cells, mask, None, False, "zeros", method).cpu().numpy()
-        shares[rows, :w] = part.reshape(len(rows), w, -1).sum(-1, keepdims=True) if d == 1 else part
-    if int(starts.max(initial=0)) > 0 or shares.shape[1] != t:  # rows cut to their window: back in place
-        placed = np.zeros((n, t, d))
-        for i, (k, s0) in enumerate(zip(kept.tolist(), starts.tolist(), strict=True)):
-            placed[i, s0 : s0 + k] = shares[i, :k]
-        shares = placed
-    return shares[..., 0] if reduce == "time" else shares
+        part = reduce_map(cells, mask, None, False, "zeros", method).cpu().numpy()  # [b, w, D]
+        shares[rows, : x.shape[1]] = part.sum(-1, keepdims=True) if cells_per_step == 1 else part
+    placed = place_attention(shares, kept, starts, values.shape[1])
+    return placed[..., 0] if reduce == "time" else placed
 
 
 def top_step_features(model: nn.Module, values: np.ndarray, lengths: np.ndarray, steps: list,
@@ -270,34 +268,41 @@ def top_step_features(model: nn.Module, values: np.ndarray, lengths: np.ndarray,
     policy of :func:`run_arrays` (a step before the window gets zeros). Returns one ``[len(steps[i]), D]``
     float64 array per row."""
     from .explain import step_features
-    from .masks import valid_mask
 
-    task = task_of(model)
-    values = np.asarray(values, dtype=np.float64)
-    if values.ndim == 2:
-        values = values[..., None]
-    windowed, kept, starts = recent_window(values, lengths, length_limit(model))
-    n, d = len(values), values.shape[-1]
-    out = [np.zeros((len(s), d)) for s in steps]
+    values, inputs, kept, starts = _windows(model, values, lengths)
+    out = [np.zeros((len(s), values.shape[-1])) for s in steps]
     k = max((len(s) for s in steps), default=0)
     if k == 0:
         return out
-    order = np.argsort(kept, kind="stable")
-    device = next(model.parameters()).device
-    for rows in (order[i : i + batch_size] for i in range(0, n, batch_size)):
-        w = max(1, int(kept[rows].max()))
-        local = np.zeros((len(rows), k), dtype=np.int64)  # window positions; padded entries repeat step 0
-        for j, r in enumerate(rows):
-            s = np.asarray(steps[r], dtype=np.int64) - starts[r]
-            local[j, : len(s)] = np.clip(s, 0, None)
-        x = torch.from_numpy(np.ascontiguousarray(task.model_values(windowed)[rows, :w])).to(device)
-        mask = valid_mask(torch.from_numpy(kept[rows]), w).to(device)
+    for rows in _batches(kept, batch_size):
+        local = [np.asarray(steps[r], dtype=np.int64) - starts[r] for r in rows]  # window positions
+        chosen = np.zeros((len(rows), k), dtype=np.int64)  # padded entries repeat step 0
+        for j, s in enumerate(local):
+            chosen[j, : len(s)] = np.clip(s, 0, None)
+        x, mask = _batch(model, inputs, kept, rows)
         aim = None if target is None else torch.as_tensor(np.asarray(target)[rows], dtype=torch.long)
-        effects = step_features(model, x, mask, torch.from_numpy(local), aim).cpu().numpy()
-        for j, r in enumerate(rows):
-            s = np.asarray(steps[r], dtype=np.int64) - starts[r]
+        effects = step_features(model, x, mask, torch.from_numpy(chosen), aim).cpu().numpy()
+        for j, (r, s) in enumerate(zip(rows, local, strict=True)):
             out[r] = np.where((s >= 0)[:, None], effects[j, : len(s)], 0.0)
     return out
+
+
+def influential_steps(model: nn.Module, values: np.ndarray, lengths: np.ndarray, k: int, method: str = "occlusion",
+                      target: np.ndarray | None = None, progress: bool = False):
+    """What ``seqattn infer`` reports: each row's map, its ``k`` top steps and, for multi-feature input, the
+    feature of each that mattered most.
+
+    Returns:
+        ``(shares [N, T], steps, features)``: :func:`explain_arrays`'s per-step shares; per row the indices
+        of its (at most ``k``, at most its length) highest-share steps, highest first (ties: the earlier);
+        per row the index of each top step's feature (:func:`top_step_features`), or None when D = 1.
+    """
+    shares = explain_arrays(model, values, lengths, method, target=target, progress=progress)
+    steps = [np.argsort(-shares[i, : int(n)], kind="stable")[: min(k, int(n))] for i, n in enumerate(lengths)]
+    if np.asarray(values).ndim < 3 or np.asarray(values).shape[-1] == 1:
+        return shares, steps, None
+    effects = top_step_features(model, values, lengths, steps, target)
+    return shares, steps, [np.abs(e).argmax(1) for e in effects]
 
 
 def first_non_finite(prediction: np.ndarray, attention: np.ndarray) -> int | None:

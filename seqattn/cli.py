@@ -271,16 +271,14 @@ def _check_map(model, name: str) -> None:
         raise UsageError(f"--map {name!r} is not a map for this model; choose from {', '.join(usable)}")
 
 
-def _top(steps, shares, attention, features, feature_effects=None, times=None) -> list[dict]:
+def _top(steps, shares, attention, features, top_features=None, times=None) -> list[dict]:
     """The top steps as JSON: position, the map's share, the step's top feature (the one whose removal
     alone moves the explained score most; omitted for one-feature inputs), attention weight, time."""
-    import numpy as np
-
     top = []
     for j, t in enumerate(steps):
         entry = {"t": int(t), "influence": round(float(shares[t]), 6)}
-        if feature_effects is not None:
-            entry["feature"] = features[int(np.abs(feature_effects[j]).argmax())]
+        if top_features is not None:
+            entry["feature"] = features[int(top_features[j])]
         entry["weight"] = round(float(attention[t]), 6)
         if times is not None:
             entry["time"] = str(times[t])
@@ -337,7 +335,7 @@ def _infer_records(model, args, classes, values, lengths, features, times, ids, 
     steps, attention and the map per step (its shares, summing to 1)."""
     import numpy as np
 
-    from .api import explain_arrays, first_non_finite, run_arrays, top_step_features
+    from .api import first_non_finite, influential_steps, run_arrays
 
     progress = _show_progress(len(lengths))
     probabilities, attention = run_arrays(model, values, lengths, progress=progress)
@@ -347,9 +345,7 @@ def _infer_records(model, args, classes, values, lengths, features, times, ids, 
         raise UsageError("the values overflow inside the model: its output is not finite; rescale them")
     fixed = _explained_index(args, classes)
     target = probabilities.argmax(1) if fixed is None else np.full(len(lengths), fixed)
-    shares = explain_arrays(model, values, lengths, args.map, target=target, progress=progress)  # [N, T]
-    steps = _top_steps(shares, lengths, args.topk)
-    effects = None if len(features) == 1 else top_step_features(model, values, lengths, steps, target)
+    shares, steps, top_features = influential_steps(model, values, lengths, args.topk, args.map, target, progress)
     rows = []
     for row in range(len(lengths)):
         n = int(lengths[row])
@@ -357,17 +353,11 @@ def _infer_records(model, args, classes, values, lengths, features, times, ids, 
         rec.update(_class_record(classes, probabilities[row]))
         rec.update({"explains": _json_id(classes[int(target[row])]), "map": args.map,
                     "top": _top(steps[row], shares[row], attention[row], features,
-                                None if effects is None else effects[row], None if times is None else times[row]),
+                                None if top_features is None else top_features[row],
+                                None if times is None else times[row]),
                     "attention": _rounded(attention[row, :n]), "influence": _rounded(shares[row, :n])})
         rows.append(rec)
     return rows
-
-
-def _top_steps(shares, lengths, k: int) -> list:
-    """Each row's ``k`` (at most its length) highest-share steps, highest first (ties: earlier step)."""
-    import numpy as np
-
-    return [np.argsort(-shares[i, : int(n)], kind="stable")[: min(k, int(n))] for i, n in enumerate(lengths)]
 
 
 def _human_class(r: dict) -> str:

@@ -428,24 +428,23 @@ class EventsApp:
     top: list = field(default_factory=list)
 
     def update(self, *_) -> None:
-        from .api import explain_arrays, top_step_features
+        from .api import influential_steps
+        from .data.events import SALIENT
         from .tables import event_table, sequence_rows
 
         row = self.data.ids.index(self.account.value)
         n = int(self.data.lengths[row])
         values, lengths = self.data.values[row : row + 1, :n], self.data.lengths[row : row + 1]
         k = int(np.argmax(self.probabilities[row]))
-        self.influence = explain_arrays(self.model, values, lengths, "occlusion", target=np.array([k]))[0]
-        steps = np.argsort(-self.influence, kind="stable")[: min(3, n)]
-        effects = top_step_features(self.model, values, lengths, [steps], target=np.array([k]))[0]
-        features = [self.data.features[int(np.abs(e).argmax())] for e in effects]
-        self.top = list(zip(steps.tolist(), features, strict=True))
+        shares, steps, top_features = influential_steps(self.model, values, lengths, 3, target=np.array([k]))
+        self.influence = shares[0]
+        self.top = [(int(t), self.data.features[int(f)]) for t, f in zip(steps[0], top_features[0], strict=True)]
         top_feature = [""] * n
         for t, f in self.top:
             top_feature[t] = f
         events = sequence_rows(self.log, self.account.value, id_col=self.columns["id_col"],
                                time_col=self.columns["time_col"])
-        shown = [c for c in events.columns if c not in (self.columns["id_col"], self.columns.get("label_col"), "salient")]
+        shown = [c for c in events.columns if c not in (self.columns["id_col"], self.columns["label_col"], SALIENT)]
         label = self.data.classes[k] if self.data.classes else k
         first = self.top[0]
         lo = max(0, min(first[0] - self.rows // 3, n - self.rows))
@@ -474,7 +473,7 @@ def events_app(model=None, log=None, accounts: int = 40) -> EventsApp:
 
     model = load_pretrained("events") if model is None else model
     log = generate_events(EventConfig(num_accounts=accounts, seed=2024)) if log is None else log
-    columns = {k: v for k, v in model.schema.to_dict().items() if k in COLUMNS} or COLUMNS
+    columns = {k: getattr(model.schema, k) for k in COLUMNS}  # the log's own column names
     data = read_long(log, schema=model.schema)
     probabilities, _ = run_arrays(model, data.values, data.lengths)
     order = np.argsort(-probabilities.max(1) * (probabilities.argmax(1) != 0), kind="stable")  # flagged first
@@ -486,7 +485,7 @@ def events_app(model=None, log=None, accounts: int = 40) -> EventsApp:
     output = w.HTML()
     output.add_class("seqattn-events-table")
     app = EventsApp(w.VBox([account, text, output]), account, text, output, model, log, data, probabilities,
-                    {**COLUMNS, **columns})
+                    columns)
     account.observe(app.update, "value")
     app.update()
     return app
