@@ -322,15 +322,19 @@ def attention_map(model, x, mask, **_):
 @register_map("attention_norm")
 @torch.no_grad()
 def attention_norm_map(model, x, mask, **_):
-    """Attention × the norm of the value vector it weights (Kobayashi et al. 2020)."""
+    """Attention × the norm of the value vector it weights (Kobayashi et al. 2020); with several pooling
+    heads, Σ_h a_{h,t}·‖v_{h,t}‖ (each head's weight times the norm of its own slice of the value)."""
     captured = {}
     pool = _pooling(model)
-    handle = pool.register_forward_hook(lambda module, args, output: captured.update(h=args[0], a=output[1]))
+    handle = pool.register_forward_hook(lambda module, args, output: captured.update(h=args[0], m=args[1]))
     try:
         out = model(x, mask)
     finally:
         handle.remove()
-    weighted = captured["a"].double() * pool.value(captured["h"]).norm(dim=-1).double()  # (B, P)
+    h = captured["h"]
+    weights = pool.head_weights(h, captured["m"]).double()  # (B, heads, P)
+    norms = pool.value(h).view(*h.shape[:2], pool.heads, -1).norm(dim=-1).double()  # (B, P, heads)
+    weighted = (weights * norms.transpose(1, 2)).sum(1)  # (B, P)
     if weighted.shape[1] == out.attention.shape[1]:
         return weighted
     return model.spread(weighted, mask)  # patches of several steps (long inputs) -> one weight per step

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from torch import nn
 
-from .data.loaders import BucketLoader, StepLoader
+from .data.loaders import AugmentLoader, BucketLoader, StepLoader
 from .errors import BadInput
 from .models import build_model
 from .recipes import DataShape, Recipe, recipe_for_data
@@ -141,7 +141,10 @@ def _train(task: Task, recipe: Recipe, values, mask, y, rows, val_rows, *, seed,
                   progress=progress, keep=keep)
     val = BucketLoader(values[val_rows], mask[val_rows], y[val_rows], 1024, shuffle=False)
     recorded = replace(recipe, train=replace(cfg, checkpoint=None, resume=None, progress=True))
-    return train_model(model, StepLoader(loader, -(-recipe.steps // rounds)), val, cfg,
+    batches = StepLoader(loader, -(-recipe.steps // rounds))
+    if recipe.augment is not None:
+        batches = AugmentLoader(batches, recipe.augment, seed)
+    return train_model(model, batches, val, cfg,
                        recipe=recorded.to_dict(), extra=extra)
 
 

@@ -32,26 +32,48 @@ def attention_override(pool: nn.Module, replace_with):
 
 
 class QueryPooling(nn.Module):
-    """Attention pooling with a learned query: scores = K·q / √H, softmax over valid steps.
+    """Attention pooling with learned queries: scores = K·q / √d, softmax over valid steps.
+
+    With ``heads`` > 1 each head has its own query over its own d = H / heads slice of the keys and
+    values (each head can look at a different pattern, and a spread-out head can count one); the
+    returned attention is the mean over heads, so it still sums to 1 and the context is exactly
+    ``Σ_t Σ_h a_{h,t} · v_{h,t}`` with the weights it reports.
+
+    An :func:`attention_override` replaces every head's weights with the replaced mean.
 
     Returns ``(context [B, H], attention [B, T])``.
     """
 
-    def __init__(self, hidden_size: int):
+    def __init__(self, hidden_size: int, heads: int = 1):
         super().__init__()
-        self.query = nn.Parameter(torch.randn(hidden_size) / math.sqrt(hidden_size))
+        if heads < 1 or hidden_size % heads:
+            raise ValueError(f"heads must divide hidden_size, got {heads} heads for {hidden_size}")
+        self.heads = heads
+        d = hidden_size // heads
+        shape = (hidden_size,) if heads == 1 else (heads, d)  # heads = 1 keeps the shipped state_dicts
+        self.query = nn.Parameter(torch.randn(shape) / math.sqrt(d))
         self.key = nn.Linear(hidden_size, hidden_size)
         self.value = nn.Linear(hidden_size, hidden_size)
 
+    def head_weights(self, h: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Each head's own weights ``[B, heads, T]`` (before any :func:`attention_override`)."""
+        b, t, width = h.shape
+        d = width // self.heads
+        keys = self.key(h).view(b, t, self.heads, d)  # (B, T, heads, d)
+        scores = torch.einsum("bthd,hd->bht", keys, self.query.view(self.heads, d)) / math.sqrt(d)
+        return masked_softmax(scores, mask.unsqueeze(1))
+
     def forward(self, h: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        scores = self.key(h) @ self.query / math.sqrt(h.shape[-1])  # (B, T)
-        attention = masked_softmax(scores, mask)
+        b, t, width = h.shape
+        d = width // self.heads
+        attention = self.head_weights(h, mask)  # (B, heads, T)
         for pool_id, replace_with in reversed(_OVERRIDE.get()):  # the innermost block wins
             if pool_id == id(self):
-                attention = replace_with(attention, mask)
+                attention = replace_with(attention.mean(1), mask).unsqueeze(1).expand(-1, self.heads, -1)
                 break
-        context = torch.einsum("bt,bth->bh", attention, self.value(h))
-        return context, attention
+        values = self.value(h).view(b, t, self.heads, d)
+        context = torch.einsum("bht,bthd->bhd", attention, values).reshape(b, width)
+        return context, attention.mean(1)
 
 
 class NextValueHead(nn.Module):

@@ -42,6 +42,7 @@ class PoolingConfig:
     num_classes: int = 2  # K
     blocks: int = 0  # dilated residual blocks after the two convolutions (dilation 2, 4, 8, ...)
     stride: int = 1  # steps per patch read by the first convolution (long inputs)
+    heads: int = 1  # pooling queries, each over hidden_size / heads channels; attention is their mean
     input_mean: tuple[float, ...] = ()  # per-feature scaling applied in forward; () = none
     input_std: tuple[float, ...] = ()
 
@@ -85,7 +86,7 @@ class AttentionPooling(nn.Module):
         self.conv2 = nn.Conv1d(h, h, k, padding=k // 2)
         self.blocks = nn.ModuleList(DilatedBlock(h, k, 2 ** (i + 1)) for i in range(config.blocks))
         self.act = nn.GELU()
-        self.pool = QueryPooling(h)
+        self.pool = QueryPooling(h, config.heads)
         self.classifier = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(h, h), nn.GELU(),
                                         nn.Linear(h, config.num_classes))
         d = config.num_features

@@ -79,3 +79,40 @@ def test_step_loader_gives_a_fixed_number_of_batches_per_round_and_replays_round
     assert [b.index.tolist() for b in steps] == rounds[1]
     seen = [i for batches in rounds for b in batches for i in b]
     assert set(seen) == set(range(10))
+
+
+def _signal_batch():
+    from seqattn.data.loaders import Batch
+
+    x = torch.randn(6, 20, 3, dtype=torch.float64) * 5 + 10
+    lengths = torch.tensor([20, 20, 12, 7, 3, 1])
+    mask = torch.arange(20)[None] < lengths[:, None]
+    return Batch(x * mask[..., None], mask, torch.arange(6), torch.arange(6))
+
+
+def test_augment_keeps_a_contiguous_crop_masks_the_rest_and_keeps_labels():
+    from seqattn.data.loaders import Augment, augment_batch
+
+    b = _signal_batch()
+    out = augment_batch(b, Augment(scale=0.0, noise=0.0), torch.Generator().manual_seed(0))
+    lengths, kept = b.mask.sum(1), out.mask.sum(1)
+    assert torch.equal(out.y, b.y) and out.x.shape == b.x.shape
+    assert ((kept >= (0.8 * lengths).ceil()) & (kept <= lengths)).all()
+    assert (out.x[~out.mask] == 0).all() and torch.equal(out.mask, torch.arange(20)[None] < kept[:, None])
+    for i in range(6):  # the kept steps are one contiguous stretch of the original valid steps
+        k, seq = int(kept[i]), b.x[i, : int(lengths[i])]
+        starts = [s for s in range(int(lengths[i]) - k + 1) if torch.equal(seq[s : s + k], out.x[i, :k])]
+        assert starts
+
+
+def test_augment_is_reproducible_and_the_identity_when_switched_off():
+    from seqattn.data.loaders import Augment, AugmentLoader, augment_batch
+
+    b = _signal_batch()
+    same = augment_batch(b, Augment(crop=1.0, scale=0.0, noise=0.0), torch.Generator().manual_seed(3))
+    assert torch.equal(same.x, b.x) and torch.equal(same.mask, b.mask)
+    loader = AugmentLoader([b, b], Augment(), seed=4)
+    first, second = [x.x for x in loader], [x.x for x in loader]
+    assert all(torch.equal(p, q) for p, q in zip(first, second, strict=True))
+    assert not torch.equal(first[0], first[1])  # each batch draws its own changes
+    assert all(torch.isfinite(x).all() for x in first)
