@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from .config import DataConfig, SignalConfig, config_to_dict, hard_signal_config
+from .data.loaders import Augment
 from .errors import BadInput
 from .train import TrainConfig
 
@@ -39,6 +40,7 @@ class Recipe:
     source: str = "generated"  # "generated" or the training file's path
     steps: int = 0  # optimizer steps in all (0: train.epochs passes over the data instead)
     refit: bool = False  # after measuring on the validation split, retrain on every sequence
+    augment: Augment | None = None  # classify: random crops / scale / noise on training batches (seqattn.fit)
 
     def to_dict(self) -> dict:
         """Plain values only (stored in model files, read with ``weights_only=True``)."""
@@ -46,7 +48,8 @@ class Recipe:
                 "train": config_to_dict(self.train), "data": None if self.data is None else config_to_dict(self.data),
                 "signal_data": [config_to_dict(c) for c in self.signal_data], "num_samples": self.num_samples,
                 "batch_size": self.batch_size, "val_fraction": self.val_fraction, "source": self.source,
-                "steps": self.steps, "refit": self.refit}
+                "steps": self.steps, "refit": self.refit,
+                "augment": None if self.augment is None else config_to_dict(self.augment)}
 
 
 def register_recipe(name: str):
@@ -142,6 +145,7 @@ class DataShape:
 
 REFIT_BELOW = 1_000  # classify: below this many sequences, measure on a split, then retrain on all
 PATCH_STEPS = 128  # classify: longer inputs are read in patches so the encoder sees at most ~this many
+AUGMENT_BELOW = 10_000  # classify: smaller sets train on augmented batches (crops, scale, noise)
 
 
 def _schedule(n: int, batch_size: int, epochs: int, floor: int, cap: int) -> int:
@@ -156,6 +160,9 @@ def file_classify_recipe(fast: bool = False, shape: DataShape | None = None) -> 
 
     Measured on small UCR/UEA sets (benchmarks/bench_frontdoor.py): one optimizer step per epoch and
     early stopping on 5 validation sequences trained to chance; 1,000+ steps with per-feature scaling did not.
+    On OSULeaf (200 sequences, 6 classes; one seed each) the single-query model reached 0.785 whatever the
+    steps (3,000), stride (2) or depth (5 blocks); four pooling heads 0.810, augmented batches 0.826, both
+    0.839, a GAP-like uniform pooling 0.835 (but no map); hidden 128 cost twice the time for 0.814.
     """
     shape = shape or DataShape(n=2_000, max_len=64, num_features=4, num_classes=2)
     batch_size = int(min(32 if shape.n < REFIT_BELOW else 64, max(8, shape.n // 4))) if shape.n < 10_000 else 128
@@ -163,18 +170,20 @@ def file_classify_recipe(fast: bool = False, shape: DataShape | None = None) -> 
     stride = max(1, -(-shape.max_len // PATCH_STEPS))
     return Recipe(name="file-classify", task="classify", model="pooling",
                   model_config={"num_features": shape.num_features, "hidden_size": 64, "kernel_size": 7,
-                                "blocks": 3, "stride": stride, "max_len": shape.max_len,
+                                "blocks": 3, "stride": stride, "heads": 4, "max_len": shape.max_len,
                                 "num_classes": max(2, shape.num_classes)},
                   train=TrainConfig(epochs=20, lr=3e-3, weight_decay=1e-2, label_smoothing=0.1,
                                     patience=20, seed=0),
                   batch_size=batch_size, val_fraction=0.2, source="file", steps=steps,
-                  refit=shape.n < REFIT_BELOW)
+                  refit=shape.n < REFIT_BELOW, augment=Augment() if shape.n < AUGMENT_BELOW else None)
 
 
 @register_recipe("file-next-value")
 def file_next_value_recipe(fast: bool = False, shape: DataShape | None = None) -> Recipe:
     """The shipped next-value LSTM's size, trained from scratch on the file: a floor of 1,500 optimizer
-    steps (13 s of epochs reached 0.87 of the naive error on real windows; 1,500 steps reached 0.66)."""
+    steps (13 s of epochs reached 0.87 of the naive error on real windows; 1,500 steps reached 0.66).
+    Fewer steps trade accuracy for time: 400 steps of 128 windows fitted the real windows 3x faster
+    (30 s vs 92 s, same run) but scored 0.683 of the naive error through the CLI instead of 0.609."""
     shape = shape or DataShape(n=2_000, max_len=32, num_features=1)
     batch_size = 64 if shape.n < 20_000 else 256
     steps = 40 if fast else _schedule(shape.n, batch_size, epochs=20, floor=1_500, cap=6_000)

@@ -9,7 +9,7 @@ from seqattn.data.io import read_long, to_long
 from seqattn.errors import BadInput
 from seqattn.fit import fit, split_rows
 from seqattn.metrics import predict_proba_arrays
-from seqattn.recipes import REFIT_BELOW, DataShape, recipe_for_data
+from seqattn.recipes import AUGMENT_BELOW, REFIT_BELOW, DataShape, recipe_for_data
 from seqattn.tasks import get_task
 
 
@@ -84,9 +84,12 @@ def test_next_value_fit_reports_the_naive_baseline():
 
 
 @pytest.mark.parametrize("n,length,stride,refit", [(50, 150, 2, True), (5_000, 64, 1, False),
-                                                   (100, 1460, 12, True)])
+                                                   (100, 1460, 12, True), (50_000, 64, 1, False)])
 def test_the_recipe_follows_the_data_shape(n, length, stride, refit):
     recipe = recipe_for_data("classify", DataShape(n=n, max_len=length, num_features=1, num_classes=3))
     assert recipe.model_config["stride"] == stride and recipe.refit == refit == (n < REFIT_BELOW)
+    assert recipe.model_config["heads"] == 4 and (recipe.augment is not None) == (n < AUGMENT_BELOW)
+    assert recipe.to_dict()["augment"] == (None if recipe.augment is None else {"crop": 0.8, "scale": 0.1,
+                                                                                  "noise": 0.03})
     assert recipe.steps >= 1_000 and 8 <= recipe.batch_size <= 128
     assert recipe_for_data("classify", DataShape(n, length, 1, 3), model="transformer").model == "transformer"
