@@ -161,8 +161,9 @@ def file_classify_recipe(fast: bool = False, shape: DataShape | None = None) -> 
     Measured on small UCR/UEA sets (benchmarks/bench_frontdoor.py): one optimizer step per epoch and
     early stopping on 5 validation sequences trained to chance; 1,000+ steps with per-feature scaling did not.
     On OSULeaf (200 sequences, 6 classes; one seed each) the single-query model reached 0.785 whatever the
-    steps (3,000), stride (2) or depth (5 blocks); four pooling heads 0.810, augmented batches 0.826, both
-    0.839, a GAP-like uniform pooling 0.835 (but no map); hidden 128 cost twice the time for 0.814.
+    steps (3,000), stride (2) or depth (5 blocks); four pooling heads 0.810, with cropped, scaled and noisy
+    batches 0.839, with scale and noise only (the default, see :class:`~seqattn.data.loaders.Augment`)
+    0.822; a GAP-like uniform pooling 0.835 (but no map); hidden 128 cost twice the time for 0.814.
     """
     shape = shape or DataShape(n=2_000, max_len=64, num_features=4, num_classes=2)
     batch_size = int(min(32 if shape.n < REFIT_BELOW else 64, max(8, shape.n // 4))) if shape.n < 10_000 else 128

@@ -94,7 +94,7 @@ def test_augment_keeps_a_contiguous_crop_masks_the_rest_and_keeps_labels():
     from seqattn.data.loaders import Augment, augment_batch
 
     b = _signal_batch()
-    out = augment_batch(b, Augment(scale=0.0, noise=0.0), torch.Generator().manual_seed(0))
+    out = augment_batch(b, Augment(crop=0.8, scale=0.0, noise=0.0), torch.Generator().manual_seed(0))
     lengths, kept = b.mask.sum(1), out.mask.sum(1)
     assert torch.equal(out.y, b.y) and out.x.shape == b.x.shape
     assert ((kept >= (0.8 * lengths).ceil()) & (kept <= lengths)).all()
@@ -111,7 +111,7 @@ def test_augment_is_reproducible_and_the_identity_when_switched_off():
     b = _signal_batch()
     same = augment_batch(b, Augment(crop=1.0, scale=0.0, noise=0.0), torch.Generator().manual_seed(3))
     assert torch.equal(same.x, b.x) and torch.equal(same.mask, b.mask)
-    loader = AugmentLoader([b, b], Augment(), seed=4)
+    loader = AugmentLoader([b, b], Augment(crop=0.8), seed=4)
     first, second = [x.x for x in loader], [x.x for x in loader]
     assert all(torch.equal(p, q) for p, q in zip(first, second, strict=True))
     assert not torch.equal(first[0], first[1])  # each batch draws its own changes
