@@ -40,7 +40,7 @@ class Recipe:
     source: str = "generated"  # "generated" or the training file's path
     steps: int = 0  # optimizer steps in all (0: train.epochs passes over the data instead)
     refit: bool = False  # after measuring on the validation split, retrain on every sequence
-    augment: Augment | None = None  # classify: random crops / scale / noise on training batches (seqattn.fit)
+    augment: Augment | None = None  # classify: randomly scaled, noisy (optionally cropped) training batches
 
     def to_dict(self) -> dict:
         """Plain values only (stored in model files, read with ``weights_only=True``)."""
@@ -145,7 +145,7 @@ class DataShape:
 
 REFIT_BELOW = 1_000  # classify: below this many sequences, measure on a split, then retrain on all
 PATCH_STEPS = 128  # classify: longer inputs are read in patches so the encoder sees at most ~this many
-AUGMENT_BELOW = 10_000  # classify: smaller sets train on augmented batches (crops, scale, noise)
+AUGMENT_BELOW = 10_000  # classify: smaller sets train on augmented batches (scale and noise; see Augment)
 
 
 def _schedule(n: int, batch_size: int, epochs: int, floor: int, cap: int) -> int:

@@ -13,6 +13,7 @@ from torch.utils.data import Dataset
 
 from ..config import DataConfig
 from ..errors import BadInput
+from ..masks import valid_mask
 
 
 @dataclass(frozen=True)
@@ -214,7 +215,7 @@ def augment_batch(batch: Batch, augment: Augment, generator: torch.Generator) ->
     start = ((lengths - keep) * uniform(b)).floor().long()
     steps = (start[:, None] + torch.arange(t)[None]).clamp(max=t - 1)  # (B, T) source step of each step
     x = x.gather(1, steps[..., None].expand(-1, -1, d))
-    mask = torch.arange(t)[None] < keep[:, None]
+    mask = valid_mask(keep, t)
     valid = mask[..., None].to(x.dtype)
     count = valid.sum(1, keepdim=True).clamp(min=1)
     mean = (x * valid).sum(1, keepdim=True) / count
