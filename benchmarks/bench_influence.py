@@ -3,16 +3,17 @@
 On held-out next-value data (``generate_next_value(DataConfig(num_samples=4000, seed=2024, min_len=4))``):
 
 - per family: the model's MAE (``seqattn.metrics.evaluate``), the median and 99th percentile of
-  max_t |w_t| (w = ∂prediction/∂x, the recipe weights), and how many rows have a non-finite weight;
+  max_t |w_t| for both recipes (``seqattn.influence``: "rules", the default, and "gradient",
+  w = ∂prediction/∂x), and how many rows have a non-finite weight;
 - the original project's example table (``seqattn.metrics.example_table``);
 - the sequences issue 14 and 16 list: prediction and max |w|;
 - deletion / insertion areas (``seqattn.explain.deletion_insertion``, removed steps replaced by the
-  sequence mean; deletion: higher is better) for |contributions|, |weights|, the contributions signed
-  toward the forecast (largest c_t·sign(Σc) first), Integrated Gradients, occlusion, the consensus,
-  attention and a random map, on the first ``DELETION_N`` sequences.
+  sequence mean; deletion: higher is better) for |contributions|, |weights| and the contributions signed
+  toward the forecast (largest c_t·sign(Σc) first) of both recipes, Integrated Gradients, occlusion, the
+  consensus, attention and a random map, on the first ``DELETION_N`` sequences.
 
-The weights are computed with plain autograd so the script also runs on a tree without
-``seqattn.influence``: ``python benchmarks/bench_influence.py --label before`` there writes
+On a tree without ``seqattn.influence`` the gradient is computed with plain autograd (and the rules recipe
+is left out): ``python benchmarks/bench_influence.py --label before`` there writes
 ``influence-before.json``, which the default run (``--label after``) puts beside its own numbers.
 
 Run: python benchmarks/bench_influence.py [--label after|before] [--out-dir benchmarks/results]
@@ -46,8 +47,17 @@ PROBES = {
 }
 
 
-def recipe_weights(model, x: torch.Tensor, mask: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """(prediction [B], w = ∂prediction/∂x [B, T]) in float64, one backward pass."""
+try:
+    from seqattn.influence import RECIPES, forward_with_influence
+except ImportError:  # a tree from before the recipes: the full gradient only
+    RECIPES, forward_with_influence = ("gradient",), None
+
+
+def recipe_weights(model, x: torch.Tensor, mask: torch.Tensor, method: str = "gradient") -> tuple[np.ndarray, np.ndarray]:
+    """(prediction [B], recipe weights [B, T]) in float64, one backward pass."""
+    if forward_with_influence is not None:
+        out = forward_with_influence(model, x, mask, method)
+        return out.prediction.numpy(), out.influence.numpy()
     x = x.detach().to(torch.float64).requires_grad_(True)
     prediction = model(x, mask).prediction
     (weights,) = torch.autograd.grad(prediction.sum(), x)
@@ -64,17 +74,21 @@ def weight_stats(max_w: np.ndarray) -> dict:
 def deletion_table(model, data) -> dict:
     x = torch.tensor(data.values[:DELETION_N], dtype=torch.float64)
     mask = torch.tensor(data.mask[:DELETION_N])
-    _, w = recipe_weights(model, x, mask)
-    w = np.nan_to_num(w, nan=0.0, posinf=0.0, neginf=0.0)
-    xs = x.numpy() * mask.numpy()
-    mean = xs.sum(1, keepdims=True) / mask.numpy().sum(1, keepdims=True)
-    c = w * (xs - mean) * mask.numpy()
-    # first order, deleting step t moves the forecast by −c_t, so the largest move from deleting k steps
-    # takes the k largest contributions of the forecast's own sign (|c| order mixes signs, which cancel);
-    # shifted positive because deletion_insertion ranks padding at −1
-    toward = c * np.sign(c.sum(1, keepdims=True))
-    toward = np.where(mask.numpy(), toward - toward.min(1, keepdims=True) + 1.0, 0.0)
-    maps = {"contributions": np.abs(c), "weights": np.abs(w) * mask.numpy(), "contributions_toward_forecast": toward}
+    maps = {}
+    for method in RECIPES:
+        _, w = recipe_weights(model, x, mask, method)
+        w = np.nan_to_num(w, nan=0.0, posinf=0.0, neginf=0.0)
+        xs = x.numpy() * mask.numpy()
+        mean = xs.sum(1, keepdims=True) / mask.numpy().sum(1, keepdims=True)
+        c = w * (xs - mean) * mask.numpy()
+        # first order, deleting step t moves the forecast by −c_t, so the largest move from deleting k steps
+        # takes the k largest contributions of the forecast's own sign (|c| order mixes signs, which
+        # cancel); shifted positive because deletion_insertion ranks padding at −1
+        toward = c * np.sign(c.sum(1, keepdims=True))
+        toward = np.where(mask.numpy(), toward - toward.min(1, keepdims=True) + 1.0, 0.0)
+        suffix = "" if method == "gradient" else f" ({method})"
+        maps.update({f"contributions{suffix}": np.abs(c), f"weights{suffix}": np.abs(w) * mask.numpy(),
+                     f"contributions_toward_forecast{suffix}": toward})
     methods = ["integrated_gradients", "occlusion", "consensus", "attention", "random"]
     maps.update({k: v.numpy() for k, v in influence_maps(model, x, mask, methods).items()})
     rows = {}
@@ -91,20 +105,24 @@ def measure() -> dict:
     model = load_pretrained("next-value")
     data = generate_next_value(DataConfig(num_samples=4000, seed=2024, min_len=4))
     table = evaluate(model, data)
-    _, w = recipe_weights(model, torch.tensor(data.values), torch.tensor(data.mask))
-    max_w = np.abs(w).max(1)
-    weights = {"all": weight_stats(max_w)}
-    weights.update({f: weight_stats(max_w[data.family == f]) for f in sorted(set(data.family))})
-    probes = {}
-    for name, seq in PROBES.items():
-        x = torch.tensor([seq], dtype=torch.float64)
-        p, pw = recipe_weights(model, x, torch.ones_like(x, dtype=torch.bool))
-        probes[name] = {"prediction": float(p[0]), "max_abs_w": float(np.abs(pw).max()),
-                        "weights": [float(v) for v in pw[0]]}
+    by_method = {}
+    for method in RECIPES:
+        _, w = recipe_weights(model, torch.tensor(data.values), torch.tensor(data.mask), method)
+        max_w = np.abs(w).max(1)
+        weights = {"all": weight_stats(max_w)}
+        weights.update({f: weight_stats(max_w[data.family == f]) for f in sorted(set(data.family))})
+        probes = {}
+        for name, seq in PROBES.items():
+            x = torch.tensor([seq], dtype=torch.float64)
+            p, pw = recipe_weights(model, x, torch.ones_like(x, dtype=torch.bool), method)
+            probes[name] = {"prediction": float(p[0]), "max_abs_w": float(np.abs(pw).max()),
+                            "weights": [float(v) for v in pw[0]]}
+        by_method[method] = {"max_abs_weight": weights, "probes": probes}
+    # the top-level max_abs_weight / probes stay the full gradient's, the quantity earlier runs recorded
     return {"accuracy": table[["n", "model_mae", "mae_vs_naive"]].reset_index().to_dict("records"),
             "examples": example_table(model)[["sequence", "truth", "ours", "ours_error"]].reset_index()
             .to_dict("records"),
-            "max_abs_weight": weights, "probes": probes, "deletion": deletion_table(model, data)}
+            **by_method["gradient"], "recipes": by_method, "deletion": deletion_table(model, data)}
 
 
 def _fmt(v) -> str:
@@ -131,11 +149,21 @@ def markdown(after: dict, before: dict | None) -> str:
         cells = [_fmt(b[k]) if b else "–" for k in ("median_max_abs_w", "p99_max_abs_w", "non_finite")]
         cells += [_fmt(s[k]) for k in ("median_max_abs_w", "p99_max_abs_w", "non_finite")]
         md.append(f"| {fam} | " + " | ".join(cells) + " |")
-    md += ["", "## Probes: prediction (max |w|)", "", "| input | before | after |", "|:--|--:|--:|"]
+    rules = after.get("recipes", {}).get("rules")
+    if rules:
+        md += ["", "## max_t |w_t| per sequence, the default \"rules\" recipe (the table above is the full "
+               "gradient's)", "", "| family | median | p99 | non-finite |", "|:--|--:|--:|--:|"]
+        for fam, s in rules["max_abs_weight"].items():
+            md.append(f"| {fam} | " + " | ".join(_fmt(s[k]) for k in ("median_max_abs_w", "p99_max_abs_w",
+                                                                         "non_finite")) + " |")
+    md += ["", "## Probes: prediction (max |w|)", "", "| input | before | after, gradient | after, rules |",
+           "|:--|--:|--:|--:|"]
     for name, p in after["probes"].items():
         b = before["probes"].get(name) if before else None
         old = f"{b['prediction']:.4g} ({b['max_abs_w']:.3g})" if b else "–"
-        md.append(f"| {name} | {old} | {p['prediction']:.4g} ({p['max_abs_w']:.3g}) |")
+        r = rules["probes"][name] if rules else None
+        new_rules = f"{r['prediction']:.4g} ({r['max_abs_w']:.3g})" if r else "–"
+        md.append(f"| {name} | {old} | {p['prediction']:.4g} ({p['max_abs_w']:.3g}) | {new_rules} |")
     md += ["", f"## Deletion / insertion on the first {DELETION_N} sequences "
            "(mean |Δprediction| in mean steps; deletion: higher is better, insertion: lower is better)", "",
            "| map | deletion AUC | insertion AUC | deletion at 10 % | at 20 % | at 30 % |", "|:--|--:|--:|--:|--:|--:|"]

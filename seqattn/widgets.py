@@ -28,8 +28,9 @@ PRESETS: dict[str, list[float]] = {
 }
 PRESET_LENGTH = {"linear": 5, "sin t": 5, "noisy linear": 4, "log decay": 5, "rise and fall": 5}
 # The next-value app's map selector: name -> the bars' axis label. contributions: w_t·(x_t − mean) in the
-# prediction's units; weights: the recipe w_t (Σ w_t = 1, Σ w_t·x_t = prediction); consensus: IG +
-# occlusion + attention-norm shares; integrated gradients: from the mean, in the prediction's units.
+# prediction's units; weights: the recipe w_t (Σ w_t = 1, Σ w_t·x_t = prediction; the default "rules"
+# recipe of seqattn.influence); consensus: IG + occlusion + attention-norm shares; integrated gradients:
+# from the mean, in the prediction's units (the full-gradient recipe's contributions).
 NEXT_VALUE_MAPS = {
     "contributions": "contribution\n(prediction units)",
     "weights": "recipe weight w_t",

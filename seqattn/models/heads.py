@@ -101,13 +101,16 @@ class NextValueHead(nn.Module):
         cand, feats = structural.candidates(z, mask)
         out = self.mlp(torch.cat([context, h_last, feats.to(h.dtype)], -1)).to(torch.float64)
         gate = torch.softmax(out[:, :-1] + structural.evidence(feats), -1)
+        coefficient = torch.tanh(out[:, -1])
+        if structural.rules_frozen():  # the "rules" recipe: the network's choice is held, the rules stay live
+            gate, coefficient = gate.detach(), coefficient.detach()
         mixed = (gate * cand).sum(-1)
         # the correction can move the prediction only as far as the chosen candidates disagree, so
         # when they agree (a line, a parabola, an exact AR fit) the prediction is exact
         # (sqrt(v + ε²) − ε: 0 with a finite gradient where the candidates agree exactly, √v elsewhere)
         variance = (gate * (cand - mixed.unsqueeze(-1)).pow(2)).sum(-1)
         spread = (variance + structural._TINY**2).sqrt() - structural._TINY
-        prediction_z = mixed + torch.tanh(out[:, -1]) * spread
+        prediction_z = mixed + coefficient * spread
         # a forecast never leaves the input's range by more than structural.ENVELOPE ranges; in z units, so
         # the bound (min − 3·range or max + 3·range when it binds) is itself shift- and scale-equivariant
         low, high = structural.envelope(z, mask)

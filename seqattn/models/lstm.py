@@ -67,11 +67,13 @@ class LSTMWithAttention(nn.Module):
             h = self.lstm(features)[0]
         return h * mask.unsqueeze(-1)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, influence: bool = False) -> SeqOutput:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None, influence: bool = False,
+                method: str = "rules") -> SeqOutput:
         """Predict the next value; with ``influence=True`` also the recipe weights ``[B, T]``.
 
         ``influence=True`` costs one backward pass (to the input only, parameters untouched) and returns
-        a prediction detached from ``x``; leave it off for training.
+        a prediction detached from ``x``; leave it off for training. ``method``: the recipe,
+        ``"rules"`` or ``"gradient"`` (``seqattn.influence``).
         """
         if x.dim() == 3:
             if x.shape[-1] != 1:
@@ -80,7 +82,10 @@ class LSTMWithAttention(nn.Module):
         mask = check_mask(x, mask)
         if influence:
             x = x.detach().to(torch.float64).requires_grad_(True)
-        with torch.enable_grad() if influence else nullcontext():
+        if influence and method not in ("rules", "gradient"):
+            raise ValueError(f"recipe method must be one of rules, gradient; got {method!r}")
+        frozen = structural.frozen_rules() if influence and method == "rules" else nullcontext()
+        with torch.enable_grad() if influence else nullcontext(), frozen:
             z, last, scale = structural.normalise(x, mask)
             dtype = self.lstm.weight_ih_l0.dtype
             h = self.encode(structural.step_features(z, mask).to(dtype), mask)
@@ -88,6 +93,7 @@ class LSTMWithAttention(nn.Module):
             if not influence:
                 return SeqOutput(prediction, attention, mask)
             # each prediction depends on its own row only, so one backward pass of the sum gives every
-            # row's gradient: w_t = ∂prediction/∂x_t (0 on padding, which the model never reads)
+            # row's weights (0 on padding, which the model never reads); under the "rules" recipe the
+            # gate is held, so this pass never enters the LSTM
             (weights,) = torch.autograd.grad(prediction.sum(), x)
         return SeqOutput(prediction.detach(), attention.detach(), mask, influence=weights * mask)

@@ -19,6 +19,9 @@ Dimension legend: B batch, T time, K candidate rules.
 
 from __future__ import annotations
 
+import contextlib
+from contextvars import ContextVar
+
 import torch
 
 CANDIDATES = ("naive", "last_step", "quadratic3", "ls_line", "ls_parabola", "ar1", "ar2", "ar3")
@@ -30,6 +33,27 @@ _TINY = 1e-12  # smoothing of square roots at 0, in normalised units (scale-free
 AR_PENALTY = 1.0  # ridge on the AR lag coefficients, relative to an unpenalised fit's residual
 ENVELOPE = 3.0  # a forecast stays within this many input ranges of the input's min and max
 EVIDENCE = 1.0  # gate prior: + EVIDENCE · (−log in-sample error) for every rule fitted with ≥ 1 spare row
+
+# Inside `with frozen_rules():` every coefficient the forecast chose from the data (the gate over the rules,
+# the correction's sign and size, the AR lag coefficients) is held fixed for autograd: the forecast's value
+# is unchanged and its gradient is that of the rules as chosen ("rules" recipe, seqattn.influence). Scoped
+# to the block and the current thread/task, like heads.attention_override.
+_FROZEN: ContextVar[bool] = ContextVar("seqattn_frozen_rules", default=False)
+
+
+@contextlib.contextmanager
+def frozen_rules():
+    """Inside the block, the next-value forecast's data-chosen coefficients carry no gradient."""
+    token = _FROZEN.set(True)
+    try:
+        yield
+    finally:
+        _FROZEN.reset(token)
+
+
+def rules_frozen() -> bool:
+    """True inside a :func:`frozen_rules` block."""
+    return _FROZEN.get()
 
 
 def normalise(x: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -103,7 +127,18 @@ def _ridge_forecast(design: torch.Tensor, target: torch.Tensor, rows: torch.Tens
         ridge = ridge + penalty * resid.pow(2).sum(1, keepdim=True)
         beta = torch.linalg.solve(gram + torch.diag_embed(ridge), xy).squeeze(-1)
         resid = ((design @ beta.unsqueeze(-1)).squeeze(-1) - target) * rows
-    return (next_row * beta).sum(-1), _rms(resid, rows), (n - p).to(design.dtype)
+    forecast = (next_row * beta).sum(-1)
+    if penalty is not None and rules_frozen():
+        # the same value, with the lag coefficients held fixed and the intercept (the last design column,
+        # unpenalised) written as mean(target) − Σ_k β_k·mean(lag_k) over the fitted rows, so the recipe
+        # reads "β_k times each lag's distance from its mean, plus the mean"
+        lag = beta[:, :-1].detach()
+        count = n.clamp(min=1).to(design.dtype).unsqueeze(-1)
+        mean_lags = xw[..., :-1].sum(1) / count
+        mean_target = (target * rows).sum(1, keepdim=True) / count
+        live = (lag * (next_row[:, :-1] - mean_lags)).sum(-1) + mean_target.squeeze(-1)
+        forecast = forecast.detach() + live - live.detach()
+    return forecast, _rms(resid, rows), (n - p).to(design.dtype)
 
 
 def candidates(z: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

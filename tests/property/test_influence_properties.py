@@ -54,14 +54,14 @@ def sequences(draw, min_len: int = 2, max_len: int = MAX_LEN):
     return base * scale + offset
 
 
-def _check_recipe(model, values: list[np.ndarray]):
+def _check_recipe(model, values: list[np.ndarray], method: str = "rules"):
     values = [v[: model.config.max_len] for v in values]
     t = max(len(v) for v in values)
     x = torch.zeros(len(values), t, dtype=torch.float64)
     for i, v in enumerate(values):
         x[i, : len(v)] = torch.from_numpy(v)
     mask = valid_mask(torch.tensor([len(v) for v in values]), t)
-    r = recipe(model, x, mask)
+    r = recipe(model, x, mask, method)
     assert torch.isfinite(r.prediction).all() and torch.isfinite(r.weights).all()
     assert torch.all(r.weights[~mask] == 0)
     size = (x.abs() * mask).amax(1).clamp(min=1e-300)
@@ -74,16 +74,17 @@ def _check_recipe(model, values: list[np.ndarray]):
 
 
 @settings(max_examples=150, deadline=None)
-@given(key=st.sampled_from(sorted(MODELS)), values=st.lists(sequences(), min_size=1, max_size=4))
-def test_every_forecast_is_exactly_its_recipe(key, values):
-    _check_recipe(MODELS[key], values)
+@given(key=st.sampled_from(sorted(MODELS)), values=st.lists(sequences(), min_size=1, max_size=4),
+       method=st.sampled_from(["rules", "gradient"]))
+def test_every_forecast_is_exactly_its_recipe(key, values, method):
+    _check_recipe(MODELS[key], values, method)
 
 
 @settings(max_examples=60, deadline=None)
-@given(n=st.integers(2, MAX_LEN), seed=st.integers(0, 10_000))
-def test_identities_hold_at_every_length(n, seed):
+@given(n=st.integers(2, MAX_LEN), seed=st.integers(0, 10_000), method=st.sampled_from(["rules", "gradient"]))
+def test_identities_hold_at_every_length(n, seed, method):
     rng = np.random.default_rng(seed)
-    _check_recipe(SHIPPED, [rng.normal(size=n).cumsum(), np.full(n, rng.normal()), rng.normal(size=n)])
+    _check_recipe(SHIPPED, [rng.normal(size=n).cumsum(), np.full(n, rng.normal()), rng.normal(size=n)], method)
 
 
 @settings(max_examples=150, deadline=None)

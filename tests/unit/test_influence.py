@@ -25,20 +25,21 @@ def shipped():
     return load_pretrained("next-value")
 
 
+@pytest.mark.parametrize("method", ["rules", "gradient"])
 @pytest.mark.parametrize("name", LISTED)
-def test_listed_sequences_have_finite_exact_recipes(shipped, name):
+def test_listed_sequences_have_finite_exact_recipes(shipped, name, method):
     x = torch.tensor([LISTED[name]], dtype=torch.float64)
-    r = recipe(shipped, x)
+    r = recipe(shipped, x, method=method)
     assert torch.isfinite(r.weights).all() and torch.isfinite(r.prediction).all()
     torch.testing.assert_close(r.weights.sum(1), torch.ones(1, dtype=torch.float64), rtol=0, atol=1e-6)
     torch.testing.assert_close((r.weights * x).sum(1), r.prediction, rtol=1e-6, atol=1e-9)
 
 
 @pytest.mark.parametrize("name", ["flat then jump", "sin t", "alternating"])
-def test_recipe_weights_agree_with_finite_differences(name):
+def test_gradient_recipe_agrees_with_finite_differences(name):
     model = load_pretrained("next-value").double()
     x = torch.tensor([LISTED[name]], dtype=torch.float64)
-    weights = recipe(model, x).weights[0]
+    weights = recipe(model, x, method="gradient").weights[0]
     h = 1e-6 * x.abs().max()
     for t in range(x.shape[1]):
         e = torch.zeros_like(x)
@@ -50,10 +51,83 @@ def test_recipe_weights_agree_with_finite_differences(name):
         assert abs(float(fd) - float(weights[t])) <= 1e-3 * (1 + abs(float(fd))), (t, float(fd), float(weights[t]))
 
 
-def test_a_flat_history_gives_a_readable_recipe(shipped):
+@pytest.mark.parametrize("method", ["rules", "gradient"])
+def test_a_flat_history_gives_a_readable_recipe(shipped, method):
     """Before the residual ridge on the AR fits these weights reached ±1e8."""
-    weights = recipe(shipped, torch.tensor([LISTED["flat then jump"]], dtype=torch.float64)).weights
+    weights = recipe(shipped, torch.tensor([LISTED["flat then jump"]], dtype=torch.float64), method=method).weights
     assert float(weights.abs().max()) < 10.0
+
+
+def test_rules_recipe_is_the_gradient_with_the_gate_held(monkeypatch):
+    """From outside: force the head's gate and correction to the values computed on the unperturbed input
+    (its MLP output and the evidence prior replaced by constants, the AR rules given gate 0 so that their
+    refitted coefficients play no part), then finite differences of the model equal the rules recipe."""
+    from seqattn.models import structural
+
+    model = load_pretrained("next-value").double()
+    x = torch.tensor([LISTED["sin t"]], dtype=torch.float64)
+    held = {}
+    hook = model.head.mlp.register_forward_hook(lambda m, i, o: held.setdefault("out", o.detach().clone()))
+    evidence = structural.evidence
+    monkeypatch.setattr(structural, "evidence", lambda f: held.setdefault("evidence", evidence(f).detach()))
+    with torch.no_grad():
+        model(x)
+    hook.remove()
+    ar = [structural.CANDIDATES.index(name) for name in ("ar1", "ar2", "ar3")]
+    held["out"][:, ar] = -1e4  # gate exactly 0 on the AR rules
+    model.head.mlp.register_forward_hook(lambda m, i, o: held["out"])
+    weights = recipe(model, x, method="rules").weights[0]
+    h = 1e-6
+    for t in range(x.shape[1]):
+        e = torch.zeros_like(x)
+        e[0, t] = h
+        with torch.no_grad():
+            fd = float((model(x + e).prediction - model(x - e).prediction) / (2 * h))
+        assert abs(fd - float(weights[t])) <= 1e-5 * (1 + abs(fd)), (t, fd, float(weights[t]))
+
+
+def test_rules_recipe_holds_the_ar_lag_coefficient():
+    """AR(1) with intercept under the rules recipe: the forecast β·z_T + α keeps its value, and its gradient
+    is that of β·(z_T − mean z_{1..T−1}) + mean z_{2..T} with β fixed (α written through the means)."""
+    from seqattn.models import structural
+
+    z = torch.tensor([[-2.0, 0.5, -1.0, 1.5, -0.5, 0.0]], dtype=torch.float64)
+    mask = torch.ones_like(z, dtype=torch.bool)
+    ar1 = structural.CANDIDATES.index("ar1")
+    with torch.no_grad():
+        plain = structural.candidates(z, mask)[0][0, ar1]
+    zg = z.clone().requires_grad_(True)
+    with structural.frozen_rules():
+        frozen = structural.candidates(zg, mask)[0][0, ar1]
+        (grad,) = torch.autograd.grad(frozen, zg)
+    torch.testing.assert_close(frozen.detach(), plain, rtol=0, atol=1e-12)
+    lags, targets = z[0, :-1], z[0, 1:]
+    design = torch.stack([lags, torch.ones_like(lags)], -1)
+    fit = torch.linalg.lstsq(design, targets.unsqueeze(-1)).solution.squeeze(-1)
+    # the shipped fit is ridged in proportion to its residual, so β is read back from the value itself
+    beta = float((plain - targets.mean()) / (z[0, -1] - lags.mean()))
+    assert 0 < abs(beta) <= abs(float(fit[0])) + 1e-9
+    n = len(lags)
+    expected = torch.zeros(z.shape[1], dtype=torch.float64)
+    expected[:-1] -= beta / n
+    expected[-1] += beta
+    expected[1:] += 1.0 / n
+    torch.testing.assert_close(grad[0], expected, rtol=0, atol=1e-9)
+
+
+def test_rules_recipe_weights_are_smaller_than_the_gradient_on_listed_inputs(shipped):
+    x = torch.tensor([LISTED["sin t"]], dtype=torch.float64)
+    rules = recipe(shipped, x, method="rules").weights.abs().max()
+    gradient = recipe(shipped, x, method="gradient").weights.abs().max()
+    assert float(rules) < 0.5 * float(gradient)
+
+
+def test_unknown_recipe_method_is_a_value_error(shipped):
+    x = torch.tensor([LISTED["line"]], dtype=torch.float64)
+    with pytest.raises(ValueError, match="rules, gradient"):
+        recipe(shipped, x, method="shap")
+    with pytest.raises(ValueError, match="rules, gradient"):
+        shipped(x, influence=True, method="shap")
 
 
 def test_exact_families_stay_exact(shipped):
@@ -68,12 +142,12 @@ def test_alternating_input_continues_its_pattern(shipped, values):
     assert abs(prediction - 1.0) < 0.5, prediction
 
 
-def test_contributions_equal_integrated_gradients_from_the_mean(shipped):
+def test_gradient_contributions_equal_integrated_gradients_from_the_mean(shipped):
     from captum.attr import IntegratedGradients
 
     x = torch.tensor([LISTED["sin t"], [1.0, 3.0, 2.0, 5.0, 4.0, 7.0, 6.5]], dtype=torch.float64)
     mask = torch.ones_like(x, dtype=torch.bool)
-    r = recipe(shipped, x, mask)
+    r = recipe(shipped, x, mask, method="gradient")
     mean = x.mean(1, keepdim=True).expand_as(x)
     ig = IntegratedGradients(lambda inputs, m: shipped(inputs, m).prediction).attribute(
         x, baselines=mean, additional_forward_args=(mask,), n_steps=8)
@@ -95,8 +169,12 @@ def test_generic_path_agrees_with_autograd_for_a_model_without_the_keyword():
     model = tiny_model("transformer", "next-value")
     x = torch.tensor([[1.0, 2.0, 4.0, 3.0, 5.0]], dtype=torch.float64, requires_grad=True)
     (grad,) = torch.autograd.grad(model(x).prediction.sum(), x)
-    out = forward_with_influence(model, x.detach())
+    out = forward_with_influence(model, x.detach(), method="gradient")
     torch.testing.assert_close(out.influence, grad)
+    rules = forward_with_influence(model, x.detach())  # the transformer's head holds its rules the same way
+    torch.testing.assert_close(rules.prediction, out.prediction)
+    torch.testing.assert_close(rules.influence.sum(1), torch.ones(1, dtype=torch.float64))
+    torch.testing.assert_close((rules.influence * x.detach()).sum(1), rules.prediction)
     with pytest.raises(ValueError, match="next-value"):
         forward_with_influence(tiny_model("pooling", "classify"), torch.randn(1, 5, 3))
 

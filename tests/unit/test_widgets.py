@@ -3,10 +3,12 @@
 import matplotlib
 import numpy as np
 import pytest
+import torch
 
 matplotlib.use("Agg")
 pytest.importorskip("ipywidgets")
 
+from seqattn.influence import recipe  # noqa: E402
 from seqattn.widgets import NEXT_VALUE_MAPS, PRESETS, make_signal_sequence, next_value_app, signal_app  # noqa: E402
 
 
@@ -54,8 +56,10 @@ def test_next_value_app_map_selector():
     for name, values in expected.items():
         app.map_select.value = name
         assert app.shown == pytest.approx(values) and NEXT_VALUE_MAPS[name] in app.figure.axes[1].get_ylabel()
-    app.map_select.value = "integrated gradients"  # from the mean, IG equals the contributions
-    assert app.shown == pytest.approx(app.result.contributions, rel=1e-5, abs=1e-6)
+    app.map_select.value = "integrated gradients"  # from the mean, IG equals the gradient recipe's contributions
+    x = torch.tensor([app.values()], dtype=torch.float64)
+    gradient = recipe(app.model, x, method="gradient").contributions[0].numpy()
+    assert app.shown == pytest.approx(gradient, rel=1e-5, abs=1e-6)
     app.map_select.value = "consensus"
     assert app.shown.sum() == pytest.approx(1.0) and (app.shown >= 0).all()
 
