@@ -42,7 +42,10 @@ class TransformerConfig:
 
 
 def sincos_encoding(max_len: int, d_model: int) -> torch.Tensor:
-    """The fixed sinusoidal position table ``[max_len, d_model]`` of Vaswani et al."""
+    """The fixed sinusoidal position table ``[max_len, d_model]`` of Vaswani et al. (On the meta device,
+    where checkpoint.parameter_count builds models, only its shape: see heads.QueryPooling.)"""
+    if torch.empty(0).is_meta:
+        return torch.empty(max_len, d_model)
     position = torch.arange(max_len).unsqueeze(1)
     div = torch.exp(torch.arange(0, d_model, 2) * (-math.log(10000.0) / d_model))
     pe = torch.zeros(max_len, d_model)
@@ -99,7 +102,10 @@ class SeqTransformer(nn.Module):
         width = structural.NUM_STEP_FEATURES if self.reads_values else config.num_features
         self.embed = nn.Linear(width, config.d_model)
         if config.positional == "learned":
-            self.position = nn.Parameter(torch.randn(config.max_len, config.d_model) * 0.02)
+            self.position = nn.Parameter(torch.empty(config.max_len, config.d_model))
+            if not self.position.is_meta:  # (see heads.QueryPooling)
+                with torch.no_grad():
+                    self.position.copy_(torch.randn(config.max_len, config.d_model) * 0.02)
         else:
             self.register_buffer("position", sincos_encoding(config.max_len, config.d_model), persistent=False)
         self.layers = nn.ModuleList(EncoderLayer(config) for _ in range(config.num_layers))
