@@ -61,7 +61,8 @@ class Prediction:
 
     Next-value predictions also carry their exact recipe (:mod:`seqattn.influence`): ``influence``, the
     weights w_t with Σ w_t = 1 and Σ w_t·x_t = prediction, and ``contributions`` w_t·(x_t − mean), which
-    sum to prediction − mean; both None for classifiers (and 0 on steps before the model's window).
+    sum to prediction − mean; both None for classifiers (and 0 on steps before the model's window, whose
+    mean is then the one taken).
     Classifiers give ``probabilities`` (one per class, in the order of the model's classes).
     """
 
@@ -226,6 +227,45 @@ def run_arrays(model: nn.Module, values: np.ndarray, lengths: np.ndarray, batch_
     return prediction, place_attention(attention, kept, starts, t)
 
 
+def recipe_arrays(model: nn.Module, values: np.ndarray, lengths: np.ndarray, method: str = "rules",
+                  batch_size: int = 4096, progress: bool = False):
+    """:func:`run_arrays` for next-value models, with each row's exact recipe (:mod:`seqattn.influence`).
+
+    Args:
+        values: ``[N, T]`` (or ``[N, T, 1]``) float64, 0 on padding; lengths ``[N]``.
+        method: ``"rules"`` (default) or ``"gradient"``.
+
+    Returns:
+        ``(prediction [N], attention [N, T], influence [N, T], contributions [N, T])``, float64; influence
+        and contributions are 0 on padding and on steps before the window (a row longer than the model's
+        ``max_len`` is forecast from its window, and the contributions are taken from the window's mean).
+        Rows whose output is not finite hold NaN: see :func:`first_non_finite`.
+
+    >>> p, a, w, c = recipe_arrays(load_pretrained("next-value"), np.array([[2.0, 4, 6, 8, 10]]), np.array([5]))
+    >>> round(float(p[0]), 3), round(float(w.sum()), 6), round(float((w * [2, 4, 6, 8, 10]).sum()), 3)
+    (12.0, 1.0, 12.0)
+    """
+    from .influence import check_method
+
+    check_method(method)
+    if task_of(model) is not get_task("next-value"):
+        raise BadInput("recipes need a next-value model; this one classifies")
+    values, inputs, kept, starts = _windows(model, values, lengths)
+    n = len(kept)
+    parts = np.zeros((4, n, inputs.shape[1]))  # prediction (column 0), attention, influence, contributions
+    model.eval()
+    for rows in _batches(kept, batch_size, "predicting" if progress else None):
+        x, mask = _batch(model, inputs, kept, rows)
+        out = forward_with_influence(model, x, mask, method)
+        w = x.shape[1]
+        parts[0, rows, 0] = out.prediction.double().cpu().numpy()
+        parts[1, rows, :w] = out.attention.double().cpu().numpy()
+        parts[2, rows, :w] = out.influence.cpu().numpy()
+        parts[3, rows, :w] = contributions(out.influence, x, mask).cpu().numpy()
+    t = values.shape[1]
+    return (parts[0, :, 0].copy(), *(place_attention(parts[k], kept, starts, t) for k in (1, 2, 3)))
+
+
 def explain_arrays(model: nn.Module, values: np.ndarray, lengths: np.ndarray, method: str,
                    target: np.ndarray | None = None, batch_size: int = 64, progress: bool = False,
                    reduce: str | None = "time") -> np.ndarray:
@@ -318,11 +358,13 @@ def _overflow(values: np.ndarray) -> BadInput:
 
 
 @torch.no_grad()
-def predict_next(values, model: nn.Module | None = None) -> Prediction:
+def predict_next(values, model: nn.Module | None = None, recipe_method: str = "rules") -> Prediction:
     """Predict the next value of one sequence and return the attention over its steps.
 
     Any length: beyond the model's ``max_len``, the most recent ``max_len`` steps are read and the earlier
     ones get weight 0. Computed in float64; an input that still overflows is a BadInput naming it.
+    ``recipe_method``: the recipe behind ``influence`` and ``contributions``, ``"rules"`` (default) or
+    ``"gradient"`` (:mod:`seqattn.influence`).
 
     >>> p = predict_next([2, 4, 6, 8, 10])
     >>> round(p.prediction, 2), len(p.attention), round(sum(p.influence), 6)
@@ -334,7 +376,7 @@ def predict_next(values, model: nn.Module | None = None) -> Prediction:
     arr = check_values(values, min_len=2)
     window, kept, starts = recent_window(arr[None, :, None], np.array([len(arr)]), length_limit(model))
     x = torch.from_numpy(np.ascontiguousarray(window[..., 0]))
-    out = forward_with_influence(model.eval(), x)
+    out = forward_with_influence(model.eval(), x, method=recipe_method)
     parts = [out.attention.double(), out.influence.double(), contributions(out.influence, x, out.mask)]
     if not (math.isfinite(float(out.prediction[0])) and all(bool(torch.isfinite(t).all()) for t in parts)):
         raise _overflow(arr)

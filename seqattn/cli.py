@@ -87,6 +87,12 @@ def _rounded(values, digits: int = 6) -> list[float]:
     return [round(float(v), digits) for v in values]
 
 
+def _significant(values, digits: int = 7) -> list[float]:
+    """Values to ``digits`` significant digits: recipe weights and contributions keep their identities at
+    any scale (a contribution of 3e-9 is not 0)."""
+    return [float(f"{float(v):.{digits}g}") for v in values]
+
+
 def _json_id(value):
     return value.item() if hasattr(value, "item") else value
 
@@ -204,30 +210,35 @@ def _cmd_predict(args) -> int:
             raise UsageError("give either values or --csv, not both")
         import numpy as np
 
-        from .api import run_arrays
+        from .api import recipe_arrays, run_arrays
 
         d = _read_csv_for(model, args.csv, args)
         if d.lengths.min() < 2:
             k = int(np.argmin(d.lengths))
             raise UsageError(f"{args.csv}: {_id_col(d)}={d.ids[k]!r} has {d.lengths[k]} value; need at least 2")
+        if args.json:  # every row's recipe too, as for a single sequence
+            prediction, attention, influence, contribution = recipe_arrays(
+                model, d.values, d.lengths, args.recipe, progress=_show_progress(len(d)))
+            _check_rows(d, prediction, np.concatenate([attention, influence, contribution], 1))
+            _write_lines(
+                _dumps({"sequence_id": _json_id(i), "prediction": float(p), "attention": _rounded(a[:n]),
+                        "influence": _significant(w[:n]), "contributions": _significant(c[:n])})
+                for i, p, a, w, c, n in zip(d.ids, prediction, attention, influence, contribution, d.lengths,
+                                            strict=True)
+            )
+            return 0
         prediction, attention = run_arrays(model, d.values, d.lengths, progress=_show_progress(len(d)))
         _check_rows(d, prediction, attention)
-        if args.json:
-            _write_lines(
-                _dumps({"sequence_id": _json_id(i), "prediction": float(p), "attention": _rounded(a[:n])})
-                for i, p, a, n in zip(d.ids, prediction, attention, d.lengths, strict=True)
-            )
-        else:
-            _write_lines(f"{i}\t{p:.6g}" for i, p in zip(d.ids, prediction, strict=True))
+        _write_lines(f"{i}\t{p:.6g}" for i, p in zip(d.ids, prediction, strict=True))
         return 0
     if not args.values:
         raise UsageError("give the sequence's values (e.g. seqattn predict 2 4 6 8 10) or --csv FILE")
     from .api import predict_next
 
-    p = predict_next(args.values, model)
+    p = predict_next(args.values, model, recipe_method=args.recipe)
     if args.json:
         print(_dumps({"prediction": p.prediction, "attention": _rounded(p.attention),
-                      "influence": _rounded(p.influence), "contributions": _rounded(p.contributions)}))
+                      "influence": _significant(p.influence), "contributions": _significant(p.contributions)}))
     else:
         from .influence import format_recipe
 
@@ -563,6 +574,12 @@ def _add_predict(sub) -> None:
     s.add_argument(*_MODEL_FILE, dest="model_file",
                    help="a model file from `seqattn train --out` (default: the shipped weights)")
     s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.add_argument("--recipe", choices=("rules", "gradient"), default="rules",
+                   help="the recipe behind influence and contributions (single sequences; with --csv, in --json "
+                        "output): rules (default: the forecast's chosen rules with their coefficients held) or "
+                        "gradient (the full gradient, = IG from the mean). A sequence longer than the model's "
+                        "max_len gets weight 0 before its window, and its contributions are taken from the "
+                        "window's mean")
     add_column_options(s)
     s.set_defaults(func=_cmd_predict)
 

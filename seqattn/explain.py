@@ -412,22 +412,22 @@ def occlusion_map(model, x, mask, window: int = 3, target=None, **_):
 
 
 @register_map("contributions", task="next-value")
-def contributions_map(model, x, mask, recipe_method: str = "rules", **_):
-    """Next value: the exact contributions w_t·(x_t − mean) of :mod:`seqattn.influence`, in the
-    prediction's units; they sum to prediction − mean. ``recipe_method="gradient"`` gives the full
-    gradient's, which equal Integrated Gradients from the mean."""
+def contributions_map(model, x, mask, **_):
+    """Next value: the exact contributions w_t·(x_t − mean) of :mod:`seqattn.influence`'s default
+    ("rules") recipe, in the prediction's units; they sum to prediction − mean. (The "gradient" recipe's
+    contributions equal Integrated Gradients from the mean: the ``integrated_gradients`` map.)"""
     from .influence import recipe
 
-    return recipe(model, x, mask, recipe_method).contributions
+    return recipe(model, x, mask).contributions
 
 
 @register_map("recipe_weights", task="next-value")
-def recipe_weights_map(model, x, mask, recipe_method: str = "rules", **_):
-    """Next value: the recipe weights w_t (Σ w_t = 1, Σ w_t·x_t = prediction) of :mod:`seqattn.influence`;
-    ``recipe_method="gradient"`` for w_t = ∂prediction/∂x_t."""
+def recipe_weights_map(model, x, mask, **_):
+    """Next value: the recipe weights w_t (Σ w_t = 1, Σ w_t·x_t = prediction) of :mod:`seqattn.influence`'s
+    default ("rules") recipe."""
     from .influence import recipe
 
-    return recipe(model, x, mask, recipe_method).weights
+    return recipe(model, x, mask).weights
 
 
 @register_map("consensus")

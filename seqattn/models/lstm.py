@@ -82,13 +82,14 @@ class LSTMWithAttention(nn.Module):
         mask = check_mask(x, mask)
         if influence:
             x = x.detach().to(torch.float64).requires_grad_(True)
-        if influence and method not in ("rules", "gradient"):
-            raise ValueError(f"recipe method must be one of rules, gradient; got {method!r}")
+        structural.check_recipe(method)
         frozen = structural.frozen_rules() if influence and method == "rules" else nullcontext()
         with torch.enable_grad() if influence else nullcontext(), frozen:
             z, last, scale = structural.normalise(x, mask)
             dtype = self.lstm.weight_ih_l0.dtype
-            h = self.encode(structural.step_features(z, mask).to(dtype), mask)
+            # the rules recipe holds everything the LSTM decides, so no graph is built through it
+            read = z.detach() if structural.rules_frozen() else z
+            h = self.encode(structural.step_features(read, mask).to(dtype), mask)
             prediction, attention = self.head(h, mask, z, last, scale)
             if not influence:
                 return SeqOutput(prediction, attention, mask)

@@ -20,7 +20,8 @@ class SeqOutput:
         head_attention: Transformer only: ``[B, L, H, T, T]`` self-attention of every layer and head
             (query × key, 0 on padded keys); None for other models.
         influence: next-value models, when asked (``forward(x, mask, influence=True)``): ``[B, T]`` float64
-            recipe weights w_t = ∂prediction/∂x_t, 0 on padding, with Σ_t w_t = 1 and Σ_t w_t·x_t =
+            recipe weights (``method="rules"``, the default, or ``"gradient"``: w_t = ∂prediction/∂x_t),
+            0 on padding, with Σ_t w_t = 1 and Σ_t w_t·x_t =
             prediction (see :mod:`seqattn.influence`); None otherwise.
     """
 

@@ -9,7 +9,8 @@ damped sinusoids are exact under one of the rules, so the learned part only has 
 
 Everything after the normalisation works in z units, so the forecast is shift-equivariant and positively
 1-homogeneous, and its gradient is an exact recipe (``seqattn.influence``): Σ_t ∂pred/∂x_t = 1 and
-Σ_t x_t·∂pred/∂x_t = pred. For that gradient to be finite and readable the module is smooth where it used
+Σ_t x_t·∂pred/∂x_t = pred (the default "rules" recipe differentiates it inside :func:`frozen_rules`, with
+the data-chosen coefficients held). For that gradient to be finite and readable the module is smooth where it used
 to have a square root of zero (exact fits, agreeing candidates), ridges the AR fits in proportion to their
 residual (exact fits stay exact, near-collinear ones stay well-conditioned) and never fits an AR order the
 sequence cannot determine.
@@ -35,9 +36,10 @@ ENVELOPE = 3.0  # a forecast stays within this many input ranges of the input's 
 EVIDENCE = 1.0  # gate prior: + EVIDENCE · (−log in-sample error) for every rule fitted with ≥ 1 spare row
 
 # Inside `with frozen_rules():` every coefficient the forecast chose from the data (the gate over the rules,
-# the correction's sign and size, the AR lag coefficients) is held fixed for autograd: the forecast's value
-# is unchanged and its gradient is that of the rules as chosen ("rules" recipe, seqattn.influence). Scoped
-# to the block and the current thread/task, like heads.attention_override.
+# the correction's coefficient relative to the candidates' spread, the AR lag coefficients) is held fixed
+# for autograd: the forecast's value is unchanged and its gradient is that of the rules as chosen ("rules"
+# recipe, seqattn.influence). Scoped to the block and the current thread/task, like
+# heads.attention_override: a forward run in another thread inside the block is not frozen.
 _FROZEN: ContextVar[bool] = ContextVar("seqattn_frozen_rules", default=False)
 
 
@@ -49,6 +51,16 @@ def frozen_rules():
         yield
     finally:
         _FROZEN.reset(token)
+
+
+RECIPES = ("rules", "gradient")  # seqattn.influence's recipes; "rules" runs inside frozen_rules()
+
+
+def check_recipe(method: str) -> str:
+    """``method`` if it names a recipe, else a ValueError listing them."""
+    if method not in RECIPES:
+        raise ValueError(f"recipe method must be one of {', '.join(RECIPES)}; got {method!r}")
+    return method
 
 
 def rules_frozen() -> bool:

@@ -47,6 +47,22 @@ def test_predict_text_and_json():
     assert out["prediction"] == pytest.approx(-5.5, abs=0.05)
 
 
+def test_predict_recipe_option():
+    """--recipe rules (default) and gradient: the same prediction, both exact recipes, different weights on
+    a short sinusoid (the gradient's cancel: max |w| about 17 against about 2)."""
+    values = [0, 0.84, 0.91, 0.14, -0.76, -0.96, -0.28]
+    outs = {m: json.loads(run("predict", "--json", "--recipe", m, *values).stdout) for m in ("rules", "gradient")}
+    default = json.loads(run("predict", "--json", *values).stdout)
+    assert default == outs["rules"]
+    for out in outs.values():
+        assert sum(out["influence"]) == pytest.approx(1, abs=1e-4)
+        assert sum(w * v for w, v in zip(out["influence"], values, strict=True)) == pytest.approx(out["prediction"],
+                                                                                                   abs=1e-3)
+    assert outs["rules"]["prediction"] == pytest.approx(outs["gradient"]["prediction"], rel=1e-12)
+    assert max(map(abs, outs["rules"]["influence"])) < 0.5 * max(map(abs, outs["gradient"]["influence"]))
+    assert_bad_input(run("predict", "--recipe", "shap", 1, 2, 3), "--recipe")
+
+
 def test_model_file_option_and_its_aliases_give_the_same_output():
     """--model-file is the canonical name; --weights and --ckpt stay as aliases on predict/infer/evaluate."""
     nv, sig = WEIGHTS_DIR / "next-value.pt", WEIGHTS_DIR / "signal.pt"
@@ -89,6 +105,31 @@ def test_predict_csv_json_lines_in_order_of_first_appearance(nv_csv):
     assert by_id["lin"]["prediction"] == pytest.approx(12, abs=0.01)
     assert by_id["big"]["prediction"] == pytest.approx(10000, rel=1e-4)
     assert len(by_id["7"]["attention"]) == 3
+
+
+def test_predict_csv_json_carries_every_rows_recipe(tmp_path):
+    """Each row's influence and contributions, as `predict V1 V2 ...` gives them for one sequence, also for a
+    row longer than the model reads (its earlier steps get 0) and with --recipe gradient."""
+    from seqattn.api import predict_next
+
+    rng = np.random.default_rng(3)
+    seqs = {"line": [2.0, 4, 6, 8, 10], "sin": list(np.sin(np.arange(9.0))), "long": list(rng.normal(size=40).cumsum())}
+    path = tmp_path / "nv.csv"
+    pd.DataFrame([{"sequence_id": k, "t": t, "value": v} for k, seq in seqs.items() for t, v in enumerate(seq)]
+                 ).to_csv(path, index=False)
+    for method in ("rules", "gradient"):
+        r = run("predict", "--csv", path, "--json", "--recipe", method)
+        assert r.returncode == 0, r.stderr
+        records = {x["sequence_id"]: x for x in map(json.loads, r.stdout.splitlines())}
+        for key, seq in seqs.items():
+            rec, single = records[key], predict_next(seq, recipe_method=method)
+            assert len(rec["influence"]) == len(rec["contributions"]) == len(seq)
+            assert rec["prediction"] == pytest.approx(single.prediction, rel=1e-6)  # float32 LSTM, batched
+            assert rec["influence"] == pytest.approx(single.influence, abs=2e-6)
+            assert rec["contributions"] == pytest.approx(single.contributions, abs=2e-6 * max(map(abs, seq)))
+            assert sum(w * v for w, v in zip(rec["influence"], seq, strict=True)) == pytest.approx(
+                rec["prediction"], abs=1e-4 * max(map(abs, seq)))
+        assert all(w == 0 for w in records["long"]["influence"][:8])  # before the 32-step window
 
 
 def test_infer_and_evaluate_with_shipped_classifier(tmp_path):

@@ -238,7 +238,7 @@ def test_shipped_next_value_model_maps_on_the_issue_sequences(method, name):
         torch.testing.assert_close(m.abs().sum(1), torch.ones(1, dtype=m.dtype))  # Σ|m| = 1 either way
 
 
-def test_integrated_gradients_from_the_mean_are_the_contributions():
+def test_integrated_gradients_from_the_mean_are_the_gradient_recipes_contributions():
     from seqattn.api import load_pretrained
     from seqattn.explain import feature_time_map
 
@@ -247,7 +247,13 @@ def test_integrated_gradients_from_the_mean_are_the_contributions():
                      dtype=torch.float64)
     mask = valid_mask(torch.tensor([11, 7]), 11)
     ig = feature_time_map(model, x, mask, "integrated_gradients")
-    torch.testing.assert_close(ig, feature_time_map(model, x, mask, "contributions"), rtol=1e-5, atol=1e-6)
+    from seqattn.influence import recipe
+
+    gradient = recipe(model, x, mask, method="gradient").contributions.unsqueeze(-1)
+    torch.testing.assert_close(ig, gradient, rtol=1e-5, atol=1e-6)
+    rules = feature_time_map(model, x, mask, "contributions")  # the default recipe holds the rule choice
+    assert not torch.allclose(rules, gradient, rtol=1e-3, atol=1e-3)
+    torch.testing.assert_close(rules.sum((1, 2)), gradient.sum((1, 2)))  # both sum to prediction − mean
 
 
 def test_top_steps_names_the_step_and_its_feature():

@@ -1,9 +1,12 @@
+import contextlib
+
 import pytest
 import torch
 
 from seqattn.api import load_pretrained, predict_next
 from seqattn.influence import contributions, format_recipe, forward_with_influence, recipe
 from seqattn.masks import valid_mask
+from seqattn.models import structural
 from tests.conftest import tiny_model
 
 # the sequences issue 14 lists: NaN gradients (an exact line, constants), ±3.8e8 gradients whose sign
@@ -172,6 +175,7 @@ def test_generic_path_agrees_with_autograd_for_a_model_without_the_keyword():
     out = forward_with_influence(model, x.detach(), method="gradient")
     torch.testing.assert_close(out.influence, grad)
     rules = forward_with_influence(model, x.detach())  # the transformer's head holds its rules the same way
+    assert not torch.allclose(rules.influence, out.influence, atol=1e-3)  # the generic path froze them
     torch.testing.assert_close(rules.prediction, out.prediction)
     torch.testing.assert_close(rules.influence.sum(1), torch.ones(1, dtype=torch.float64))
     torch.testing.assert_close((rules.influence * x.detach()).sum(1), rules.prediction)
@@ -192,3 +196,68 @@ def test_predict_next_carries_the_recipe(shipped):
     assert abs(sum(w * v for w, v in zip(p.influence, [2, 4, 6, 8, 10], strict=True)) - p.prediction) < 1e-9
     assert abs(sum(p.contributions) - (p.prediction - 6.0)) < 1e-9
     assert format_recipe(p.prediction, p.influence, [2, 4, 6, 8, 10]).startswith("12 = ")
+
+
+def test_the_lstms_own_path_agrees_with_the_generic_one():
+    model = load_pretrained("next-value").double()
+    x = torch.tensor([LISTED["sin t"], LISTED["flat then jump"][:7]], dtype=torch.float64)
+    mask = torch.ones_like(x, dtype=torch.bool)
+    for method in ("rules", "gradient"):
+        own = model(x, mask, influence=True, method=method).influence
+        frozen = structural.frozen_rules() if method == "rules" else contextlib.nullcontext()
+        xg = x.clone().requires_grad_(True)
+        with frozen:
+            (generic,) = torch.autograd.grad(model(xg, mask).prediction.sum(), xg)
+        torch.testing.assert_close(own, generic)
+
+
+def test_padding_does_not_change_the_rules_recipe():
+    """The AR means under the rules recipe are taken over the fitted rows only: a padded batch gives each row
+    the recipe it gets alone (float64 model, so to 1e-9)."""
+    model = load_pretrained("next-value").double()
+    rows = [LISTED["sin t"], LISTED["line"], [1.0, 3.0, 2.0, 5.0, 4.0, 7.0, 6.5, 9.0, 8.0, 11.0]]
+    t = max(map(len, rows))
+    x = torch.zeros(len(rows), t, dtype=torch.float64)
+    for i, r in enumerate(rows):
+        x[i, : len(r)] = torch.tensor(r, dtype=torch.float64)
+    mask = valid_mask(torch.tensor([len(r) for r in rows]), t)
+    batched = recipe(model, x, mask).weights
+    for i, r in enumerate(rows):
+        alone = recipe(model, torch.tensor([r], dtype=torch.float64)).weights[0]
+        torch.testing.assert_close(batched[i, : len(r)], alone, rtol=0, atol=1e-9)
+        assert torch.all(batched[i, len(r):] == 0)
+
+
+def test_frozen_rules_ends_with_its_block_even_on_an_error():
+    with pytest.raises(RuntimeError), structural.frozen_rules():
+        assert structural.rules_frozen()
+        raise RuntimeError("inside")
+    assert not structural.rules_frozen()
+
+
+def test_recipe_arrays_batches_windows_and_refuses_classifiers():
+    import numpy as np
+
+    from seqattn.api import recipe_arrays
+    from seqattn.errors import BadInput
+
+    model = load_pretrained("next-value")
+    rng = np.random.default_rng(0)
+    lengths = np.array([5, 40, 3, 12])
+    values = np.zeros((4, 40))
+    for i, n in enumerate(lengths):
+        values[i, :n] = rng.normal(size=n).cumsum() + 10
+    one = recipe_arrays(model, values, lengths, batch_size=1)
+    many = recipe_arrays(model, values, lengths)
+    for a, b in zip(one, many, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    prediction, _, weights, contrib = many
+    np.testing.assert_allclose((weights * values).sum(1), prediction, rtol=1e-9)
+    np.testing.assert_allclose(weights.sum(1), 1.0, atol=1e-9)
+    window = model.config.max_len
+    assert np.all(weights[1, : 40 - window] == 0) and np.all(weights[2, 3:] == 0)
+    np.testing.assert_allclose(contrib[1].sum(), prediction[1] - values[1, 40 - window :].mean(), rtol=1e-9)
+    with pytest.raises(ValueError, match="rules, gradient"):
+        recipe_arrays(model, values, lengths, method="shap")
+    with pytest.raises(BadInput, match="next-value"):
+        recipe_arrays(load_pretrained("signal"), rng.normal(size=(2, 10, 4)), np.array([10, 10]))
