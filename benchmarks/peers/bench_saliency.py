@@ -26,8 +26,9 @@ ending at ``t`` and scored on that prefix's last step (tint's ``TimeForwardTunne
 
 Methods, every one on the same models and the same inputs:
   - seqattn.explain.influence_map: attention (the free map from ``forward``), attention_norm, grad_input,
-    integrated_gradients, occlusion and consensus (the default map); ``[B, T]``, broadcast over features
-    for the cell-level scores;
+    integrated_gradients, occlusion and consensus (the default map), each per cell ``[B, T, D]``
+    (``reduce=None``, as ``seqattn infer`` and the apps compute them; ``--per-step`` gives the older
+    ``[B, T]`` maps broadcast over features);
   - Captum, per cell: IntegratedGradients, DeepLift, Saliency, InputXGradient, Occlusion (window 3 steps ×
     1 feature), FeatureAblation (one cell at a time);
   - ``consensus_cells``: the consensus recipe (IG + occlusion + attention_norm, each normalised per
@@ -140,7 +141,7 @@ def widen(model: nn.Module, classes: int) -> nn.Module:
 
 
 def model_configs(d: int, t: int) -> dict:
-    pooling, _, _ = signal_recipe()
+    pooling = dict(signal_recipe().model_config)  # the shipped signal classifier's settings
     return {"pooling": {**pooling, "num_features": d, "max_len": t},
             "transformer": {"num_features": d, "d_model": 32, "num_heads": 4, "num_layers": 2,
                             "dim_feedforward": 64, "max_len": t}}
@@ -248,8 +249,18 @@ def timed(fn):
     return out, time.perf_counter() - start
 
 
-def seqattn_maps(model, x, mask) -> dict:
-    """seqattn.explain's maps, [B, T] broadcast to [B, T, D], with their times; consensus from its parts."""
+def seqattn_maps(model, x, mask, per_step: bool = False) -> dict:
+    """seqattn.explain's maps per cell [B, T, D] with their times, the consensus as the library computes it
+    (its parts again, so its time is the default map's own cost); ``per_step``: the [B, T] maps broadcast
+    over features, the consensus averaged from the parts."""
+    if not per_step:
+        out = {}
+        for method in SEQATTN_MAPS + ("consensus",):
+            if isinstance(model, WhiteBox) and (method.startswith("attention") or method == "consensus"):
+                continue
+            m, s = timed(lambda method=method: influence_map(model, x, mask, method, reduce=None))
+            out[f"seqattn:{method}"] = (m.numpy(), s)
+        return out
     out = {}
     for method in SEQATTN_MAPS:
         if isinstance(model, WhiteBox) and method.startswith("attention"):
@@ -396,7 +407,7 @@ def run_benchmark(name: str, args) -> dict:
     result = {"benchmark": name, "source": bench.source, "published": bench.published, "n_train": n_train,
               "n_train_published": bench.n_train,
               "n_test": n_test, "explained_sequences": int(len(x)), "scored_samples": int(len(truth)),
-              "models": {}, "rows": [], "errors": errors}
+              "models": {}, "rows": [], "errors": errors, "seqattn_maps": "per step" if args.per_step else "per cell"}
     white = bench.num_classes == 0
     if white:
         models = {"white_box": WhiteBox(test.truth[0])}
@@ -406,7 +417,7 @@ def run_benchmark(name: str, args) -> dict:
         train_data = generate_benchmark(name, n_train, seed=1)
         val_data = generate_benchmark(name, n_val, seed=2)
         models = {}
-        for kind in ("pooling", "transformer"):
+        for kind in args.models.split(","):
             model, info = train(name, kind, bench, train_data, val_data, args.epochs)
             models[kind] = model
             result["models"][kind] = info
@@ -424,7 +435,7 @@ def run_benchmark(name: str, args) -> dict:
         def make(rows, base_model=base_model, target=target if not white else None):
             return base_model if white else Explained(base_model, target[rows]).eval()
 
-        maps = chunked(make, x, mask, seqattn_maps, args.chunk)
+        maps = chunked(make, x, mask, lambda m, xx, mm: seqattn_maps(m, xx, mm, args.per_step), args.chunk)
         maps.update(chunked(make, x, mask, lambda m, xx, mm: captum_maps(m, xx, mm, errors), args.chunk))
         cons = consensus_cells(maps, mask)
         if cons is not None:
@@ -478,8 +489,8 @@ def markdown(results: list[dict], meta: dict) -> str:
              "Columns: AUPRC/AUP/AUR in tint's convention (pooled over every cell of every sample, maps min-max "
              "normalised per sample) and TimeX's (per sample, averaged); deletion/insertion AUC (classifiers: "
              "P(predicted class) as steps are removed/revealed in map order; deletion lower is better); "
-             "seconds per 1,000 explained sequences (HMM: per prefix). `seqattn:*` maps are per step, "
-             "broadcast over features; `n`: scored samples (tint's mask-learning methods ran on a subset).", ""]
+             "seconds per 1,000 explained sequences (HMM: per prefix). `seqattn:*` maps are "
+             f"{_seqattn_maps(results)}; `n`: scored samples (tint's mask-learning methods ran on a subset).", ""]
     for r in results:
         df = pd.DataFrame(r["rows"])
         lines += [f"## {DISPLAY[r['benchmark']]} (`{r['source']}`)", "",
@@ -493,7 +504,8 @@ def markdown(results: list[dict], meta: dict) -> str:
         if r["errors"]:
             lines += ["Did not run: " + "; ".join(f"{k} ({v})" for k, v in r["errors"].items()), ""]
     lines += ["## The default map against the best published number", "",
-              f"Default map: `seqattn:{DEFAULT_MAP}` (per step); the best map of this run in the same convention "
+              f"Default map: `seqattn:{DEFAULT_MAP}` ({_seqattn_maps(results)}); the best map of this run in the same "
+              "convention "
               "beside it.", ""]
     rows = []
     for r in results:
@@ -511,6 +523,15 @@ def markdown(results: list[dict], meta: dict) -> str:
                              "best here": d.max(), "best method": d.idxmax()})
     lines += [pd.DataFrame(rows).to_markdown(index=False), ""]
     return "\n".join(lines)
+
+
+def _seqattn_maps(results: list[dict]) -> str:
+    """How the seqattn maps of these results were computed (runs before the per-cell maps: per step)."""
+    kinds = sorted({r.get("seqattn_maps", "per step") for r in results})
+    text = {"per cell": "per cell [T, D], as `influence_map(..., reduce=None)` gives them",
+            "per step": "per step, broadcast over features"}
+    return " or ".join(f"{text[k]} ({', '.join(DISPLAY[r['benchmark']] for r in results if r.get('seqattn_maps', 'per step') == k)})"
+                       if len(kinds) > 1 else text[k] for k in kinds)
 
 
 def write_results(out: Path, name: str, meta: dict, results: list[dict]) -> None:
@@ -539,6 +560,9 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=16, help="rows explained per call (memory bound)")
     parser.add_argument("--train-cap", type=int, default=None, help="train rows used (default 1500; tint/TimeX: all)")
     parser.add_argument("--append", action="store_true", help="keep the other benchmarks already in --out")
+    parser.add_argument("--models", default="pooling,transformer", help="classifiers trained (comma-separated)")
+    parser.add_argument("--per-step", action="store_true",
+                        help="seqattn's maps per step, broadcast over features (as runs before the per-cell maps)")
     parser.add_argument("--merge", default=None, help="comma-separated result names to merge into --out (no run)")
     parser.add_argument("--out", default="saliency", help="results name under benchmarks/results/")
     args = parser.parse_args()
