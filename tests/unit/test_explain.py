@@ -137,6 +137,22 @@ def test_consensus_is_the_mean_of_its_parts_and_the_default():
     torch.testing.assert_close(explain(model, x), influence_map(model, x, None, DEFAULT_MAP))
 
 
+def test_consensus_cells_share_each_step_as_integrated_gradients_does():
+    """Per cell, each step's consensus (unchanged) is split among its features in IG's proportions."""
+    model = tiny_model("pooling", "classify")
+    x = model_input("classify", 2, 10)
+    cells = influence_map(model, x, None, "consensus", reduce=None)
+    ig = influence_map(model, x, None, "integrated_gradients", reduce=None)
+    torch.testing.assert_close(cells.sum(-1), influence_map(model, x, None, "consensus"))
+    expected = cells.sum(-1, keepdim=True) * ig / ig.sum(-1, keepdim=True)
+    torch.testing.assert_close(cells, expected)
+    signed = influence_map(model, x, None, "consensus", reduce=None, signed=True)  # signed: the plain mean
+    parts = [influence_map(model, x, None, m, reduce=None, signed=True) for m in
+             ("integrated_gradients", "occlusion", "attention_norm")]
+    mean = sum(parts) / 3
+    torch.testing.assert_close(signed, mean / mean.abs().sum((1, 2), keepdim=True))
+
+
 def test_head_maps_one_distribution_per_layer_and_head():
     from seqattn.explain import head_maps
 
