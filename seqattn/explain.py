@@ -15,13 +15,15 @@ sign, Σ|m| = 1). The maps:
   sequence mean for next value);
 - ``occlusion``: score change when a window of steps is replaced by the baseline (Captum ``Occlusion``);
 - ``consensus`` (the default, :data:`DEFAULT_MAP`): the mean of the ``integrated_gradients``,
-  ``occlusion`` and ``attention_norm`` maps — gradient, perturbation and attention evidence together;
+  ``occlusion`` and ``attention_norm`` maps — gradient, perturbation and attention evidence together
+  (per cell, each step's consensus is split among its features as Integrated Gradients splits it);
 - ``contributions`` and ``recipe_weights`` (next-value models only): the exact decomposition of the
   forecast (:mod:`seqattn.influence`): w_t·(x_t − mean) and w_t;
 - ``random``: a seeded random map, the floor every map must beat.
 
-Gradient and occlusion maps give one value per cell. The time-only maps (``attention``, ``attention_norm``,
-``rollout``, ``random``) give one weight per step; their feature×time form spreads each step's weight over
+Gradient maps give one value per cell. Occlusion (whose window covers every feature of its steps) and the
+time-only maps (``attention``, ``attention_norm``, ``rollout``, ``random``) give one weight per step; their
+feature×time form spreads each step's weight over
 its features in proportion to |x − baseline| (the share of the step's input that is away from the task's
 baseline; evenly where a step equals the baseline), so their ``"time"`` reduction is the weight itself.
 
