@@ -395,8 +395,8 @@ def occlusion_map(model, x, mask, window: int = 3, target=None, **_):
 
     The window covers every feature of its steps, so the map is one value per step (the window's effect):
     returned ``[B, T]``, the feature×time cells spread it over a step's features by their share of
-    |x − baseline| like every step-level map, so a step's cells sum to its effect. (Before, each feature of a step got the same value: per cell, AUPRC on the saliency
-    benchmarks' cell truth was 0.135 / 0.431 / 0.333 on SeqComb-MV / LowVar / HMM, spread 0.303 / 0.668 /
+    |x − baseline| like every step-level map, so a step's cells sum to its effect. (Before, each feature of
+    a step got the same value: per cell, AUPRC on the saliency benchmarks' cell truth was 0.135 / 0.431 / 0.333 on SeqComb-MV / LowVar / HMM, spread 0.303 / 0.668 /
     0.642, one-off check with freshly trained pooling models; per step nothing changes.)
 
     Cost: one forward pass per window position. Beyond :data:`OCCLUSION_POSITIONS` steps the window slides

@@ -31,6 +31,17 @@ def attention_override(pool: nn.Module, replace_with):
         _OVERRIDE.reset(token)
 
 
+def initialised_parameter(shape, init) -> nn.Parameter:
+    """``nn.Parameter(init())`` of ``shape``, left empty on the meta device: loading a model file first counts
+    its parameters there (checkpoint.parameter_count), and factories or arithmetic on meta tensors go through
+    torch's reference ops, whose first use imports sympy and torch._dynamo (1.1 s of every CLI start)."""
+    parameter = nn.Parameter(torch.empty(shape))
+    if not parameter.is_meta:
+        with torch.no_grad():
+            parameter.copy_(init())
+    return parameter
+
+
 class QueryPooling(nn.Module):
     """Attention pooling with learned queries: scores = K·q / √d, softmax over valid steps.
 
@@ -51,13 +62,7 @@ class QueryPooling(nn.Module):
         self.heads = heads
         d = hidden_size // heads
         shape = (hidden_size,) if heads == 1 else (heads, d)  # heads = 1 keeps the shipped state_dicts
-        self.query = nn.Parameter(torch.empty(shape))
-        # loading a model file first counts its parameters on the meta device (checkpoint.parameter_count);
-        # factories and arithmetic there go through torch's reference ops, whose first use imports sympy and
-        # torch._dynamo (1.1 s of every CLI start), so the meta device gets an empty tensor only
-        if not self.query.is_meta:
-            with torch.no_grad():
-                self.query.copy_(torch.randn(shape) / math.sqrt(d))
+        self.query = initialised_parameter(shape, lambda: torch.randn(shape) / math.sqrt(d))
         self.key = nn.Linear(hidden_size, hidden_size)
         self.value = nn.Linear(hidden_size, hidden_size)
 

@@ -10,8 +10,8 @@ damped sinusoids are exact under one of the rules, so the learned part only has 
 Everything after the normalisation works in z units, so the forecast is shift-equivariant and positively
 1-homogeneous, and its gradient is an exact recipe (``seqattn.influence``): Σ_t ∂pred/∂x_t = 1 and
 Σ_t x_t·∂pred/∂x_t = pred (the default "rules" recipe differentiates it inside :func:`frozen_rules`, with
-the data-chosen coefficients held). For that gradient to be finite and readable the module is smooth where it used
-to have a square root of zero (exact fits, agreeing candidates), ridges the AR fits in proportion to their
+the data-chosen coefficients held). For that gradient to be finite and readable the module is smooth where
+it used to have a square root of zero (exact fits, agreeing candidates), ridges the AR fits in proportion to their
 residual (exact fits stay exact, near-collinear ones stay well-conditioned) and never fits an AR order the
 sequence cannot determine.
 

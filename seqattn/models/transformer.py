@@ -19,7 +19,7 @@ from ..errors import BadInput
 from ..masks import check_mask, masked_softmax
 from ..tasks import get_task
 from . import structural
-from .heads import NextValueHead, QueryPooling
+from .heads import NextValueHead, QueryPooling, initialised_parameter
 from .output import SeqOutput
 from .registry import EXPORT_PROGRAM, POOLING_ATTENTION, SELF_ATTENTION, TASK_IN_CONFIG, register_model
 
@@ -43,7 +43,7 @@ class TransformerConfig:
 
 def sincos_encoding(max_len: int, d_model: int) -> torch.Tensor:
     """The fixed sinusoidal position table ``[max_len, d_model]`` of Vaswani et al. (On the meta device,
-    where checkpoint.parameter_count builds models, only its shape: see heads.QueryPooling.)"""
+    where checkpoint.parameter_count builds models, only its shape: see heads.initialised_parameter.)"""
     if torch.empty(0).is_meta:
         return torch.empty(max_len, d_model)
     position = torch.arange(max_len).unsqueeze(1)
@@ -102,10 +102,8 @@ class SeqTransformer(nn.Module):
         width = structural.NUM_STEP_FEATURES if self.reads_values else config.num_features
         self.embed = nn.Linear(width, config.d_model)
         if config.positional == "learned":
-            self.position = nn.Parameter(torch.empty(config.max_len, config.d_model))
-            if not self.position.is_meta:  # (see heads.QueryPooling)
-                with torch.no_grad():
-                    self.position.copy_(torch.randn(config.max_len, config.d_model) * 0.02)
+            shape = (config.max_len, config.d_model)
+            self.position = initialised_parameter(shape, lambda: torch.randn(shape) * 0.02)
         else:
             self.register_buffer("position", sincos_encoding(config.max_len, config.d_model), persistent=False)
         self.layers = nn.ModuleList(EncoderLayer(config) for _ in range(config.num_layers))
