@@ -155,16 +155,23 @@ def markdown(rows: list[dict], fc: dict | None) -> str:
     return "\n".join(lines)
 
 
+def _last_forecast():
+    """The forecast part of the previous results file (``--skip-forecast`` keeps it), or None."""
+    path = HERE / "results" / "frontdoor.json"
+    return json.loads(path.read_text()).get("forecast") if path.is_file() else None
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sets", default=",".join(SETS), help="comma-separated data sets")
-    p.add_argument("--skip-forecast", action="store_true", help="classification only")
+    p.add_argument("--skip-forecast", action="store_true",
+                   help="classification only (the forecast part of the last results file is kept)")
     args = p.parse_args()
     from common import write
 
     with tempfile.TemporaryDirectory() as tmp:
         rows = [classify(name, Path(tmp)) for name in args.sets.split(",")]
-        fc = None if args.skip_forecast else forecast(Path(tmp))
+        fc = _last_forecast() if args.skip_forecast else forecast(Path(tmp))
     result = {"classify": rows, "forecast": fc}
     write("frontdoor", result)
     (HERE / "results" / "frontdoor.md").write_text(markdown(rows, fc))

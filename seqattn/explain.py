@@ -70,6 +70,16 @@ STEP_BUDGET = 1 << 17  # sequence-steps per batched forward pass inside a map (b
 CONSENSUS_PARTS = ("integrated_gradients", "occlusion", "attention_norm")
 
 
+def consensus_parts(model: nn.Module) -> tuple[str, ...]:
+    """The consensus's three parts for ``model``: a model without pooling attention (the random-kernel
+    classifier) gives its free map, ``attention`` (its class activation share), in place of ``attention_norm``."""
+    from .models import POOLING_ATTENTION, capabilities
+
+    if POOLING_ATTENTION in capabilities(model):
+        return CONSENSUS_PARTS
+    return tuple("attention" if m == "attention_norm" else m for m in CONSENSUS_PARTS)
+
+
 def register_map(name: str, needs: str | None = None, task: str | None = None):
     """Decorator: register an influence map ``fn(model, x, mask, *, seed, ig_steps, window)`` under
     ``name``. It returns raw, unnormalised evidence: ``[B, T]`` (one weight per step, spread over the
@@ -321,7 +331,7 @@ def attention_map(model, x, mask, **_):
     return model(x, mask).attention.double()
 
 
-@register_map("attention_norm")
+@register_map("attention_norm", needs="pooling_attention")
 @torch.no_grad()
 def attention_norm_map(model, x, mask, **_):
     """Attention × the norm of the value vector it weights (Kobayashi et al. 2020); with several pooling
@@ -452,15 +462,15 @@ def consensus_map(model, x, mask, parts=None, signed: bool = False, **kw):
     0.669 / 0.688 → 0.831 / 0.833, SeqComb-MV 0.353 / 0.411 → 0.372 / 0.437."""
     parts = parts or {}
     cells = [parts[m] if m in parts else feature_time_map(model, x, mask, m, signed=signed, **kw)
-             for m in CONSENSUS_PARTS]
-    for name, c in zip(CONSENSUS_PARTS, cells, strict=True):
+             for m in consensus_parts(model)]
+    for name, c in zip(consensus_parts(model), cells, strict=True):
         _check_finite(c, mask, name)
     used = torch.stack([~empty_rows(c, mask) for c in cells]).double()  # (parts, B)
     total = sum(reduce_map(c, mask, None, signed, "zeros") * u[:, None, None] for c, u in zip(cells, used, strict=True))
     total = total / used.sum(0).clamp(min=1)[:, None, None]
     if signed or total.shape[-1] == 1:
         return total
-    ig = cells[CONSENSUS_PARTS.index("integrated_gradients")].abs()
+    ig = cells[consensus_parts(model).index("integrated_gradients")].abs()
     step_ig = ig.sum(-1, keepdim=True)
     step = total.sum(-1, keepdim=True)
     return torch.where(step_ig > 0, step * ig / step_ig.clamp(min=1e-300), total)
@@ -504,7 +514,7 @@ def influence_maps(model, x, mask=None, methods=None, *, reduce: str | None = "t
     methods = methods or [m for m in MAPS if applicable(model, m)]
     needed = [m for m in methods if m != "consensus"]
     if "consensus" in methods:
-        needed += [m for m in CONSENSUS_PARTS if m not in needed]
+        needed += [m for m in consensus_parts(model) if m not in needed]
     cells = {m: feature_time_map(model, x, mask, m, signed=signed, **kw) for m in needed}
     if "consensus" in methods:
         cells["consensus"] = consensus_map(model.eval(), x, mask, parts=cells, signed=signed, **kw)
@@ -593,6 +603,10 @@ def attention_tests(model, x, mask, y=None) -> dict:
     """Does the output depend on *where* attention points? The uniform-attention test (accuracy or MAE
     with attention frozen to uniform) and the permutation test (mean |output change| when the weights are
     shuffled among valid steps), after Jain & Wallace 2019 and Serrano & Smith 2019."""
+    from .models import POOLING_ATTENTION, capabilities
+
+    if POOLING_ATTENTION not in capabilities(model):
+        return {}  # no attention to replace (the random-kernel classifier pools every step alike)
     model = model.eval()
     score = _score_fn(model)
     mask = check_mask(x, mask)
@@ -656,5 +670,5 @@ def explain_report(model, data, methods=None, n: int = 256, seed: int = 0):
     # next value: removing what mattered moves the prediction)
     df.attrs["deletion_higher_is_better"] = task.name == "next-value"
     y = None if label is None else np.asarray(label)[rows]
-    df.attrs["attention_tests"] = attention_tests(model, x, mask, y)  # every seqattn model pools
+    df.attrs["attention_tests"] = attention_tests(model, x, mask, y)
     return df

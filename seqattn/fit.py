@@ -13,6 +13,10 @@ The one path from a labelled file to a model, used by ``seqattn train --csv`` an
    last value for next value), with a warning in plain words when the model does not beat them;
 6. small sets (fewer than :data:`seqattn.recipes.REFIT_BELOW` sequences) are measured on the split, then
    retrained on every sequence with the same schedule.
+
+Small univariate labelled files get the random-kernel classifier (:mod:`seqattn.models.kernels`), which is
+fitted in closed form (:func:`seqattn.models.kernels.fit_kernels`): no schedule, measured on the split and
+then refitted on every sequence in seconds.
 """
 
 from __future__ import annotations
@@ -74,6 +78,8 @@ def fit(data, task, *, model: str | None = None, seed: int = 0, fast: bool = Fal
     recipe = replace(recipe, model_config={**recipe.model_config,
                                            **task.fit_scaling(values[train_rows], mask[train_rows])})
     common = {"seed": seed, "progress": progress, "extra": file_extra}
+    if recipe.model == "kernels":  # closed-form: nothing to resume, refitting on everything costs one solve
+        return _fit_kernels(task, recipe, values, mask, y, train_rows, val_rows, seed, checkpoint, file_extra)
     if recipe.refit and not resume:
         measured, history = _train(task, recipe, values, mask, y, train_rows, val_rows, **common)
         report = _report(task, measured, values, mask, y, train_rows, val_rows, retrained=True)
@@ -146,6 +152,31 @@ def _train(task: Task, recipe: Recipe, values, mask, y, rows, val_rows, *, seed,
         batches = AugmentLoader(batches, recipe.augment, seed)
     return train_model(model, batches, val, cfg,
                        recipe=recorded.to_dict(), extra=extra)
+
+
+def _fit_kernels(task: Task, recipe: Recipe, values, mask, y, train_rows, val_rows, seed, checkpoint, extra):
+    """The random-kernel classifier: measured on the split, then (``recipe.refit``) fitted on every sequence."""
+    import pandas as pd
+
+    from .checkpoint import save_checkpoint
+    from .models.kernels import fit_kernels
+
+    def fitted(rows):
+        set_seed(seed)
+        model = build_model(recipe.model, task.name, recipe.model_config)
+        info = fit_kernels(model, values[rows], mask[rows], y[rows], seed=seed)
+        return model.eval(), info
+
+    model, info = fitted(train_rows)
+    report = _report(task, model, values, mask, y, train_rows, val_rows, retrained=recipe.refit)
+    history = pd.DataFrame([{**info, "val_accuracy": report["value"]}])
+    if recipe.refit:
+        model, info = fitted(np.arange(len(y)))
+    if checkpoint:
+        save_checkpoint(model, checkpoint, recipe=recipe.to_dict(), metrics={"loo_accuracy": info["loo_accuracy"]},
+                        **(extra or {}))
+    summary, warning = task.fit_summary(report)
+    return FitResult(model, history, recipe, report, summary, warning)
 
 
 def _report(task: Task, model, values, mask, y, train_rows, val_rows, retrained: bool) -> dict:

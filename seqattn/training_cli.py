@@ -316,7 +316,8 @@ def _fit_file(job: TrainJob, task: Task) -> int:
             raise UsageError(f"--resume: the training state in {job.out} does not fit the model this data "
                              f"and these options build; resume with the same data and options") from None
         raise
-    print(f"trained {result.recipe.model} for {task.name}: {result.recipe.steps} steps -> {job.out}")
+    how = f"{result.recipe.steps} steps" if result.recipe.steps else "ridge read-out, closed form"
+    print(f"trained {result.recipe.model} for {task.name}: {how} -> {job.out}")
     print(result.summary)
     if result.warning:
         print(result.warning, file=sys.stderr)

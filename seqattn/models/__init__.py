@@ -30,8 +30,12 @@ from .registry import (
 register_model("lstm", LSTMConfig, tasks=("next-value",),
                capabilities=(POOLING_ATTENTION, EXPORT_TORCHSCRIPT))(LSTMWithAttention)
 
+# registry order: the classifiers as users met them, the random-kernel one last
+# isort: off
 from .pooling import AttentionPooling, PoolingConfig  # noqa: E402  (after lstm: registry order)
 from .transformer import SeqTransformer, TransformerConfig  # noqa: E402
+from .kernels import KernelClassifier, KernelConfig  # noqa: E402
+# isort: on
 
 
 def model_name(model: nn.Module) -> str:
@@ -62,7 +66,7 @@ def build_model(name: str, task: str, config: dict | None = None, **overrides) -
 
 
 __all__ = [
-    "MODELS", "TASK_MODELS", "AttentionPooling", "LSTMConfig", "LSTMWithAttention", "PoolingConfig",
+    "MODELS", "TASK_MODELS", "AttentionPooling", "KernelClassifier", "KernelConfig", "LSTMConfig", "LSTMWithAttention", "PoolingConfig",
     "EXPORT_PROGRAM", "EXPORT_TORCHSCRIPT", "POOLING_ATTENTION", "SELF_ATTENTION", "SeqOutput", "SeqTransformer", "TransformerConfig", "build_model", "capabilities", "model_name",
     "register_model",
 ]

@@ -42,6 +42,25 @@ def initialised_parameter(shape, init) -> nn.Parameter:
     return parameter
 
 
+def check_input_scaling(config) -> None:
+    """A classifier config's per-feature ``input_mean``/``input_std``: one value per feature, std finite and > 0."""
+    from ..errors import BadInput
+
+    for name in ("input_mean", "input_std"):
+        values = getattr(config, name)
+        if values and len(values) != config.num_features:
+            raise BadInput(f"{name} has {len(values)} values for {config.num_features} features")
+    if config.input_std and not all(v > 0 and math.isfinite(v) for v in config.input_std):
+        raise BadInput("input_std values must be finite and > 0")
+
+
+def register_input_scaling(module: nn.Module, config) -> None:
+    """The config's input scaling as (non-persistent: the config carries it) buffers ``input_mean``/``input_std``."""
+    d = config.num_features
+    module.register_buffer("input_mean", torch.tensor(config.input_mean or [0.0] * d), persistent=False)
+    module.register_buffer("input_std", torch.tensor(config.input_std or [1.0] * d), persistent=False)
+
+
 class QueryPooling(nn.Module):
     """Attention pooling with learned queries: scores = K·q / √d, softmax over valid steps.
 

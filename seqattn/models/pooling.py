@@ -18,7 +18,6 @@ Input scaling: ``input_mean``/``input_std`` (per feature, fitted on the training
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -27,7 +26,7 @@ from torch import nn
 
 from ..errors import BadInput
 from ..masks import check_mask
-from .heads import QueryPooling
+from .heads import QueryPooling, check_input_scaling, register_input_scaling
 from .output import SeqOutput
 from .registry import EXPORT_PROGRAM, POOLING_ATTENTION, register_model
 
@@ -89,9 +88,7 @@ class AttentionPooling(nn.Module):
         self.pool = QueryPooling(h, config.heads)
         self.classifier = nn.Sequential(nn.Dropout(config.dropout), nn.Linear(h, h), nn.GELU(),
                                         nn.Linear(h, config.num_classes))
-        d = config.num_features
-        self.register_buffer("input_mean", torch.tensor(config.input_mean or [0.0] * d), persistent=False)
-        self.register_buffer("input_std", torch.tensor(config.input_std or [1.0] * d), persistent=False)
+        register_input_scaling(self, config)
 
     def patch_mask(self, mask: torch.Tensor) -> torch.Tensor:
         """(B, T) step mask → (B, P) patch mask: a patch is valid when any of its steps is."""
@@ -143,9 +140,4 @@ def _check_config(config: PoolingConfig) -> None:
         raise BadInput(f"num_classes must be >= 2, got {config.num_classes}")
     if config.stride < 1 or config.blocks < 0:
         raise BadInput(f"stride must be >= 1 and blocks >= 0, got {config.stride} and {config.blocks}")
-    for name in ("input_mean", "input_std"):
-        values = getattr(config, name)
-        if values and len(values) != config.num_features:
-            raise BadInput(f"{name} has {len(values)} values for {config.num_features} features")
-    if config.input_std and not all(v > 0 and math.isfinite(v) for v in config.input_std):
-        raise BadInput("input_std values must be finite and > 0")
+    check_input_scaling(config)

@@ -86,10 +86,10 @@ def test_next_value_fit_reports_the_naive_baseline():
 @pytest.mark.parametrize("n,length,stride,refit", [(50, 150, 2, True), (5_000, 64, 1, False),
                                                    (100, 1460, 12, True), (50_000, 64, 1, False)])
 def test_the_recipe_follows_the_data_shape(n, length, stride, refit):
-    recipe = recipe_for_data("classify", DataShape(n=n, max_len=length, num_features=1, num_classes=3))
+    recipe = recipe_for_data("classify", DataShape(n=n, max_len=length, num_features=2, num_classes=3))
     assert recipe.model_config["stride"] == stride and recipe.refit == refit == (n < REFIT_BELOW)
     assert recipe.model_config["heads"] == 4 and (recipe.augment is not None) == (n < AUGMENT_BELOW)
     assert recipe.to_dict()["augment"] == (None if recipe.augment is None else {"crop": 1.0, "scale": 0.1,
                                                                                   "noise": 0.03})
     assert recipe.steps >= 1_000 and 8 <= recipe.batch_size <= 128
-    assert recipe_for_data("classify", DataShape(n, length, 1, 3), model="transformer").model == "transformer"
+    assert recipe_for_data("classify", DataShape(n, length, 2, 3), model="transformer").model == "transformer"
