@@ -460,17 +460,16 @@ def consensus_map(model, x, mask, parts=None, signed: bool = False, **kw):
     step); per step nothing changes. Measured on the saliency benchmarks' cell truth, one-off check with
     freshly trained pooling models (AUPRC tint / TimeX): LowVar 0.797 / 0.837 → 0.890 / 0.937, HMM
     0.669 / 0.688 → 0.831 / 0.833, SeqComb-MV 0.353 / 0.411 → 0.372 / 0.437."""
-    parts = parts or {}
-    cells = [parts[m] if m in parts else feature_time_map(model, x, mask, m, signed=signed, **kw)
-             for m in consensus_parts(model)]
-    for name, c in zip(consensus_parts(model), cells, strict=True):
+    parts, names = parts or {}, consensus_parts(model)
+    cells = [parts[m] if m in parts else feature_time_map(model, x, mask, m, signed=signed, **kw) for m in names]
+    for name, c in zip(names, cells, strict=True):
         _check_finite(c, mask, name)
     used = torch.stack([~empty_rows(c, mask) for c in cells]).double()  # (parts, B)
     total = sum(reduce_map(c, mask, None, signed, "zeros") * u[:, None, None] for c, u in zip(cells, used, strict=True))
     total = total / used.sum(0).clamp(min=1)[:, None, None]
     if signed or total.shape[-1] == 1:
         return total
-    ig = cells[consensus_parts(model).index("integrated_gradients")].abs()
+    ig = cells[names.index("integrated_gradients")].abs()
     step_ig = ig.sum(-1, keepdim=True)
     step = total.sum(-1, keepdim=True)
     return torch.where(step_ig > 0, step * ig / step_ig.clamp(min=1e-300), total)

@@ -120,6 +120,10 @@ class KernelClassifier(nn.Module):
     def num_pooled(self) -> int:
         return self.bias.numel()
 
+    def rows_per_pass(self, length: int) -> int:
+        """Sequences of ``length`` steps per pass so that one dilation's φ holds at most ELEMENT_BUDGET floats."""
+        return max(1, ELEMENT_BUDGET // max(1, self.num_pooled // len(self.dilations) * length))
+
     def _slices(self):
         """(dilation index, dilation, slice of F, biases per kernel) for each dilation."""
         start, j = 0, len(INDICES)
@@ -191,7 +195,7 @@ class KernelClassifier(nn.Module):
             raise BadInput(f"model expects {self.config.num_features} features, got {x.shape[-1]}")
         mask = check_mask(x, mask)
         x = x.to(self.readout.weight.dtype)
-        rows = max(1, ELEMENT_BUDGET // max(1, self.num_pooled // len(self.dilations) * x.shape[1]))
+        rows = self.rows_per_pass(x.shape[1])
         parts = [self._evidence(xb, mb) for xb, mb in zip(x.split(rows), mask.split(rows), strict=True)]
         evidence = torch.cat(parts) if parts else x.new_zeros(0, self.config.num_classes, x.shape[1])
         logits = evidence.sum(-1) + self.readout.bias + self.readout.weight @ self.center.to(x.dtype)
@@ -250,7 +254,7 @@ def fit_biases(model: KernelClassifier, x: torch.Tensor, mask: torch.Tensor, see
     for i, dil, sl, n in model._slices():
         rows = torch.as_tensor(rng.integers(0, len(x), size=j))
         xs = model._inputs(x[rows].double(), mask[rows])
-        c = model.convolve(xs.double(), i, dil)  # (J, J, T): row r is kernel r's example
+        c = model.convolve(xs, i, dil)  # (J, J, T): row r is kernel r's example
         c = c[torch.arange(j), torch.arange(j)]  # (J, T)
         valid = mask[rows]
         q = quantiles[sl].view(j, n)
@@ -261,14 +265,11 @@ def fit_biases(model: KernelClassifier, x: torch.Tensor, mask: torch.Tensor, see
             model.tau[sl].view(j, n)[r] = float(max((spread[1] - spread[0]) / 1000, 1e-6))
 
 
-def pooled_features(model: KernelClassifier, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """The pooled features ``[N, F]`` (float64) of raw ``values``, in slices that bound memory."""
-    x = torch.as_tensor(values, dtype=torch.float32)
-    x = x if x.dim() == 3 else x.unsqueeze(-1)
-    m = torch.as_tensor(mask, dtype=torch.bool)
-    rows = max(1, ELEMENT_BUDGET // max(1, model.num_pooled // len(model.dilations) * x.shape[1]))
+def pooled_features(model: KernelClassifier, x: torch.Tensor, mask: torch.Tensor) -> np.ndarray:
+    """The pooled features ``[N, F]`` (float64) of raw inputs ``x`` ``[N, T, D]``, in slices that bound memory."""
+    rows = model.rows_per_pass(x.shape[1])
     with torch.no_grad():
-        return torch.cat([model.pooled(xb, mb).double() for xb, mb in zip(x.split(rows), m.split(rows),
+        return torch.cat([model.pooled(xb, mb).double() for xb, mb in zip(x.split(rows), mask.split(rows),
                                                                             strict=True)]).numpy()
 
 
@@ -279,8 +280,9 @@ def fit_kernels(model: KernelClassifier, values: np.ndarray, mask: np.ndarray, y
     fitted on the leave-one-out decision values. Returns ``{"alpha", "temperature", "loo_accuracy"}``."""
     x = torch.as_tensor(values, dtype=torch.float32)
     x = x if x.dim() == 3 else x.unsqueeze(-1)
-    fit_biases(model, x, torch.as_tensor(mask, dtype=torch.bool), seed)
-    z = pooled_features(model, values, mask)
+    m = torch.as_tensor(mask, dtype=torch.bool)
+    fit_biases(model, x, m, seed)
+    z = pooled_features(model, x, m)
     mu, sigma = z.mean(0), z.std(0)
     sigma = np.where(sigma > 1e-8, sigma, 1.0)
     k = model.config.num_classes
