@@ -22,6 +22,8 @@ from . import structural
 from .heads import NextValueHead
 from .output import SeqOutput
 
+PACK_ABOVE = 2  # pack a batch whose padded cells outnumber its valid ones
+
 
 @dataclass(frozen=True)
 class LSTMConfig:
@@ -57,13 +59,15 @@ class LSTMWithAttention(nn.Module):
         """LSTM states ``[B, T, H]`` over valid steps; padded positions hold zeros."""
         lengths = mask.sum(1)
         tracing = torch.compiler.is_compiling() or torch.compiler.is_exporting() or torch.jit.is_tracing()
-        if not tracing and not bool((lengths == mask.shape[1]).all()):  # ragged batch: pack
+        # pack only when padding is most of the batch (packing skips it, but its LSTM kernels are ~2x slower
+        # per step: unpacked training on real windows, lengths 8..32, took 11.8 s per 300 steps against 20.3 s)
+        if not tracing and int(lengths.sum()) * PACK_ABOVE < mask.numel():
             packed = pack_padded_sequence(features, lengths.clamp(min=1).cpu(), batch_first=True,
                                           enforce_sorted=False)
             h, _ = pad_packed_sequence(self.lstm(packed)[0], batch_first=True, total_length=mask.shape[1])
         else:
-            # right padding cannot reach earlier steps of a one-directional LSTM, so this agrees with
-            # the packed path on every valid step (a property test checks it)
+            # right padding (features are 0 there) cannot reach earlier steps of a one-directional LSTM, so
+            # this agrees with the packed path on every valid step (a property test checks it)
             h = self.lstm(features)[0]
         return h * mask.unsqueeze(-1)
 

@@ -1,10 +1,13 @@
 """Hypothesis over random lengths, batch sizes and padding: the contract every model keeps."""
 
+from unittest import mock
+
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seqattn.masks import valid_mask
+from seqattn.models import lstm as lstm_module
 from tests.conftest import TINY, model_input, tiny_model
 
 MODELS = {key: tiny_model(*key) for key in TINY}
@@ -46,12 +49,14 @@ def test_attention_sums_to_one_over_valid_steps_and_is_zero_on_padding(key, leng
 @settings(max_examples=30, deadline=None)
 @given(lengths=st.lists(st.integers(1, 16), min_size=2, max_size=6), seed=st.integers(0, 10_000))
 def test_packed_and_unpacked_lstm_paths_agree(lengths, seed):
-    """The packed path (ragged batch) and one sequence at a time (no packing) give the same answer."""
+    """A ragged batch, packed or run padded, and one sequence at a time give the same answer."""
     model = MODELS[("lstm", "next-value")]
     t = max(lengths)
     x = model_input("next-value", len(lengths), t, seed)
-    batch = model(x, valid_mask(torch.tensor(lengths), t))
-    for i, n in enumerate(lengths):
-        alone = model(x[i : i + 1, :n])
-        torch.testing.assert_close(alone.prediction, batch.prediction[i : i + 1], rtol=1e-4, atol=1e-5)
-        torch.testing.assert_close(alone.attention[0], batch.attention[i, :n], rtol=1e-4, atol=1e-6)
+    for pack_above in (0, 10**9):  # always pack / never pack
+        with mock.patch.object(lstm_module, "PACK_ABOVE", pack_above):
+            batch = model(x, valid_mask(torch.tensor(lengths), t))
+        for i, n in enumerate(lengths):
+            alone = model(x[i : i + 1, :n])
+            torch.testing.assert_close(alone.prediction, batch.prediction[i : i + 1], rtol=1e-4, atol=1e-5)
+            torch.testing.assert_close(alone.attention[0], batch.attention[i, :n], rtol=1e-4, atol=1e-6)

@@ -98,7 +98,12 @@ def test_univariate_small_files_get_the_kernels_and_others_keep_the_pooling_clas
     assert recipe_for_data("classify", DataShape(KERNELS_BELOW, 64, 1, 2)).model == "pooling"
     assert recipe_for_data("classify", DataShape(200, 427, 1, 6), model="pooling").model == "pooling"
     assert recipe_for_data("classify", DataShape(200, 427, 1, 6), model="transformer").model == "transformer"
-    assert recipe_for_data("classify", DataShape(200, 50, 3, 2), model="kernels").model == "kernels"
+    for model in ("kernels", "pooling", "transformer"):  # any override, any shape, builds (--model on a CLI file)
+        for shape in (DataShape(200, 50, 3, 2), DataShape(200, 427, 1, 6), DataShape(20_000, 64, 1, 2)):
+            recipe = recipe_for_data("classify", shape, model=model)
+            assert recipe.model == model
+            built = build_model(recipe.model, "classify", recipe.model_config)
+            assert built.config.num_features == shape.num_features
 
 
 def test_fit_writes_one_model_file_that_loads_and_explains(tmp_path):
