@@ -2,12 +2,13 @@
 
 import numpy as np
 import pytest
+import torch
 
 from seqattn.config import SignalConfig
 from seqattn.data import generate_signal
 from seqattn.data.io import read_long, to_long
 from seqattn.errors import BadInput
-from seqattn.fit import fit, split_rows
+from seqattn.fit import fit, intra_op_threads, split_rows, training_threads
 from seqattn.metrics import predict_proba_arrays
 from seqattn.recipes import AUGMENT_BELOW, REFIT_BELOW, DataShape, recipe_for_data
 from seqattn.tasks import get_task
@@ -93,3 +94,15 @@ def test_the_recipe_follows_the_data_shape(n, length, stride, refit):
                                                                                   "noise": 0.03})
     assert recipe.steps >= 1_000 and 8 <= recipe.batch_size <= 128
     assert recipe_for_data("classify", DataShape(n, length, 2, 3), model="transformer").model == "transformer"
+
+
+def test_small_training_steps_run_on_one_thread_and_the_count_is_restored():
+    small = recipe_for_data("classify", DataShape(n=40, max_len=100, num_features=6, num_classes=4))
+    big = recipe_for_data("classify", DataShape(n=50_000, max_len=64, num_features=4, num_classes=2))
+    lstm = recipe_for_data("next-value", DataShape(n=1_600, max_len=32, num_features=1))
+    assert (training_threads(small), training_threads(big), training_threads(lstm)) == (1, None, 1)
+    before = torch.get_num_threads()
+    with pytest.raises(RuntimeError), intra_op_threads(1):
+        assert torch.get_num_threads() == 1
+        raise RuntimeError
+    assert torch.get_num_threads() == before
