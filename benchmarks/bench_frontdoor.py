@@ -119,11 +119,12 @@ def classify(name: str, workdir: Path) -> dict:
     return row
 
 
-def forecast(workdir: Path) -> dict:
+def cli_forecast(workdir: Path) -> dict:
+    """``seqattn train --task next-value --csv`` on the real training windows, then ``predict --csv`` on the
+    test windows, default flags: predictions in test-window order, and the wall seconds of each command."""
     from seqattn import real
 
-    series = real.load_series()
-    w = real.make_windows(series)
+    w = real.make_windows(real.load_series())
     train = pd.concat([w["train"].to_long(), w["val"].to_long()]).drop(columns=["family"])
     train_csv = workdir / "windows_train.csv"
     train.to_csv(train_csv, index=False)
@@ -131,13 +132,21 @@ def forecast(workdir: Path) -> dict:
     w["test"].to_long().drop(columns=["family", "target"]).to_csv(test_csv, index=False)
     model = workdir / "forecast.pt"
     _, fit_seconds = seqattn("train", "--task", "next-value", "--csv", train_csv, "--out", model, "--no-progress")
-    r, _ = seqattn("predict", "--model-file", model, "--csv", test_csv, "--json")
+    r, predict_seconds = seqattn("predict", "--model-file", model, "--csv", test_csv, "--json")
     by_id = {row["sequence_id"]: row["prediction"] for row in map(json.loads, r.stdout.splitlines())}
     ids = [f"{s}@{p}" for s, p in zip(w["test"].series, w["test"].position, strict=True)]
-    predictions = {"seqattn": np.array([by_id[i] for i in ids]),
-                   **real.forecast_baselines(series, w["test"])}
-    table = real.mase_table(predictions, w["test"])
-    return {"table": table.round(4).to_dict(), "fit s": fit_seconds, "train windows": len(train.groupby("sequence_id")),
+    return {"prediction": np.array([by_id[i] for i in ids]), "fit_s": fit_seconds, "predict_s": predict_seconds,
+            "train_windows": len(train.groupby("sequence_id"))}
+
+
+def forecast(workdir: Path) -> dict:
+    from seqattn import real
+
+    series = real.load_series()
+    test = real.make_windows(series)["test"]
+    run = cli_forecast(workdir)
+    table = real.mase_table({"seqattn": run["prediction"], **real.forecast_baselines(series, test)}, test)
+    return {"table": table.round(4).to_dict(), "fit s": run["fit_s"], "train windows": run["train_windows"],
             "geometric mean": table.loc["geometric mean"].to_dict()}
 
 

@@ -6,7 +6,10 @@ Next value (the seven real series of notebook 05, split in time; test = last 20 
     ``historical_forecasts`` over the test part without retraining;
   - statsmodels ARIMA(2,1,1) fitted on each test window's 32 values;
   - seqattn: the LSTM with attention, ``seqattn.real.forecast_recipe`` (train windows, validation windows
-    pick the epoch).
+    pick the epoch);
+  - seqattn_cli: the front door, ``seqattn train --task next-value --csv`` with default flags on the train and
+    validation windows, then ``seqattn predict --csv`` (benchmarks/bench_frontdoor.py; fit = wall time of the
+    command, imports included).
 Score: MAE / naive MAE per series and its geometric mean (lower is better).
 
 Classification (UCR GunPoint and ItalyPowerDemand, official splits): aeon MiniRocket and Rocket, 1-NN
@@ -14,6 +17,8 @@ Euclidean, and seqattn (``seqattn.real.classify_recipe``). Score: test accuracy.
 
 Every method runs in its own subprocess, so peak memory (max RSS, imports included) is its own.
 Run: make peers   (creates .venv-peers with the `peers` extra, torch kept on the CPU build)
+     .venv-peers/bin/python benchmarks/peers/bench_peers.py --only forecast --methods seqattn_cli,darts_blockrnn \
+         --out peers-fit   (the front door's fit time beside darts' fastest model, in one run)
 """
 
 from __future__ import annotations
@@ -33,14 +38,15 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 import numpy as np  # noqa: E402
 
-FORECASTERS = ("seqattn", "darts_nbeats", "darts_tft", "darts_blockrnn", "arima_per_window")
+FORECASTERS = ("seqattn", "seqattn_cli", "darts_nbeats", "darts_tft", "darts_blockrnn", "arima_per_window")
 CLASSIFIERS = ("seqattn", "aeon_minirocket", "aeon_rocket", "one_nn_euclidean")
 DARTS_EPOCHS = int(os.environ.get("PEERS_DARTS_EPOCHS", "100"))  # darts' default n_epochs; 1 for a smoke run
-THREADS = 2
+THREADS = int(os.environ.get("PEERS_THREADS", "2"))  # torch intra-op threads of every method
 
 
 def _peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak RSS of this process or of its largest child (seqattn_cli runs the seqattn commands as children)."""
+    return max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024
 
 
 def _darts_model(name: str):
@@ -84,6 +90,14 @@ def forecast(method: str) -> dict:
         t0 = time.perf_counter()
         pred, _ = predict_arrays(model, test.values, test.mask)
         predict = time.perf_counter() - t0
+    elif method == "seqattn_cli":
+        import tempfile
+
+        from bench_frontdoor import cli_forecast
+
+        with tempfile.TemporaryDirectory() as tmp:
+            run = cli_forecast(Path(tmp))
+        pred, fit, predict = run["prediction"], run["fit_s"], run["predict_s"]
     elif method.startswith("darts_"):
         from darts import TimeSeries
 
@@ -180,6 +194,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--child", nargs=2, metavar=("KIND", "METHOD"), help=argparse.SUPPRESS)
     p.add_argument("--only", choices=["forecast", "classify"], help="run one half")
+    p.add_argument("--methods", help="comma-separated subset of the methods (default: all)")
+    p.add_argument("--out", default="peers", help="results file name under benchmarks/results (default: peers)")
     args = p.parse_args()
     if args.child:
         kind, method = args.child
@@ -190,10 +206,14 @@ def main() -> None:
 
     from seqattn import real
 
+    chosen = set(args.methods.split(",")) if args.methods else set(FORECASTERS) | set(CLASSIFIERS)
+    unknown = chosen - set(FORECASTERS) - set(CLASSIFIERS)
+    if unknown:
+        p.error(f"unknown method(s): {', '.join(sorted(unknown))}")
     result, md = {"darts_epochs": DARTS_EPOCHS, "threads": THREADS}, []
-    if args.only in (None, "forecast"):
+    if args.only in (None, "forecast") and chosen & set(FORECASTERS):
         test = real.make_windows(real.load_series())["test"]
-        runs = {m: _child("forecast", m) for m in FORECASTERS}
+        runs = {m: _child("forecast", m) for m in FORECASTERS if m in chosen}
         scores = real.mase_table({m: np.asarray(r["prediction"]) for m, r in runs.items()}, test)  # / naive
         table = pd.DataFrame({m: {"MAE/naive (geo. mean)": scores.loc["geometric mean", m],
                                   "fit s": r["fit_s"], "predict s": r["predict_s"], "peak RSS MiB": r["peak_rss_mib"]}
@@ -201,8 +221,8 @@ def main() -> None:
         result["forecast"] = {"table": table.to_dict("index"), "per_series": scores.to_dict("index")}
         md += ["## Next value (real series, last 20 % held out in time)", "", table.to_markdown(floatfmt=".3f"), "",
                "MAE / naive MAE per series:", "", scores.to_markdown(floatfmt=".3f"), ""]
-    if args.only in (None, "classify"):
-        runs = {m: _child("classify", m) for m in CLASSIFIERS}
+    if args.only in (None, "classify") and chosen & set(CLASSIFIERS):
+        runs = {m: _child("classify", m) for m in CLASSIFIERS if m in chosen}
         rows = {}
         for m, r in runs.items():
             for name in real.CLASSIFICATION:
@@ -212,8 +232,8 @@ def main() -> None:
         table.index.names = ["method", "data set"]
         result["classify"] = {f"{m}/{d}": v for (m, d), v in table.to_dict("index").items()}
         md += ["## Classification (UCR, official splits)", "", table.to_markdown(floatfmt=".3f"), ""]
-    write("peers", result)
-    (HERE.parent / "results" / "peers.md").write_text("\n".join(md) + "\n")
+    write(args.out, result)
+    (HERE.parent / "results" / f"{args.out}.md").write_text("\n".join(md) + "\n")
 
 
 if __name__ == "__main__":
