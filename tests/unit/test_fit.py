@@ -106,3 +106,28 @@ def test_small_training_steps_run_on_one_thread_and_the_count_is_restored():
         assert torch.get_num_threads() == 1
         raise RuntimeError
     assert torch.get_num_threads() == before
+
+
+def test_multivariate_files_keep_the_kernels_when_they_beat_the_gradient_model_on_the_same_split(
+        monkeypatch, tmp_path):
+    import seqattn.fit as fit_module
+    from seqattn.checkpoint import load_model
+    from seqattn.models import build_model
+
+    def untrained(task, recipe, values, mask, y, rows, val_rows, **kw):  # a gradient model that learnt nothing
+        return build_model(recipe.model, task.name, recipe.model_config).eval(), None
+
+    data = read_long(_three_classes(90, 0), task="classify")
+    monkeypatch.setattr(fit_module, "_train", untrained)
+    result = fit(data, "classify", fast=True, progress=False, checkpoint=str(tmp_path / "m.pt"))
+    assert result.recipe.model == "kernels"
+    assert result.report["chosen_over"]["pooling"] < result.report["value"]
+    assert "chosen over pooling" in result.summary
+    assert load_model(str(tmp_path / "m.pt")).__class__.__name__ == "KernelClassifier"
+
+    def no_challenger(*args, **kwargs):
+        raise AssertionError("an explicit --model or schedule must not be second-guessed")
+
+    monkeypatch.setattr(fit_module, "_measure_kernels", no_challenger)
+    assert fit(data, "classify", model="pooling", fast=True, progress=False).recipe.model == "pooling"
+    assert fit(data, "classify", steps=5, fast=True, progress=False).recipe.model == "pooling"
