@@ -152,7 +152,10 @@ def _read_csv_for(model, path, args, require=None):
         options.pop("missing", None)  # the schema's policy applies
         d = read_long(path, schema=schema, require=require, **options)
     else:
-        d = read_long(path, require=require, **options)
+        from .tasks import task_of
+
+        # a next-value model takes the value column alone: datetime times add no gap feature for it
+        d = read_long(path, require=require, gap=task_of(model).per_step_features, **options)
         want = model.config.num_features
         if len(d.features) != want:
             raise UsageError(

@@ -128,7 +128,7 @@ def _read_csv(path: Path, id_col: str) -> pd.DataFrame:
 def read_long(source, *, schema: Schema | None = None, task=None, max_len: int | None = None,
               require: str | None = None, id_col: str = ID, time_col: str = TIME, label_col: str = LABEL, target_col: str = TARGET,
               features: tuple[str, ...] | None = None, ignore_cols=(), categorical=(), missing: str = "error",
-              max_levels: int = MAX_LEVELS, keep_times: bool = True) -> LongData:
+              max_levels: int = MAX_LEVELS, keep_times: bool = True, gap: bool | None = None) -> LongData:
     """Read a long-format table (path or DataFrame) into padded arrays, validating everything.
 
     Args:
@@ -147,6 +147,8 @@ def read_long(source, *, schema: Schema | None = None, task=None, max_len: int |
         ignore_cols: columns to leave out (with a schema, extra columns not listed here are an error).
         categorical / missing / max_levels: see :mod:`seqattn.data.schema` (only without ``schema``).
         keep_times: fill ``LongData.times`` (the original time of each step, as a string).
+        gap: derive the ``gap`` feature from datetime times (only without ``schema``; default: yes, unless
+            ``task`` is next value, whose input is the one value column).
 
     Returns:
         LongData with values ``[N, T, D]`` where T is the longest sequence.
@@ -166,7 +168,7 @@ def read_long(source, *, schema: Schema | None = None, task=None, max_len: int |
         return read_frame(df, schema=schema, task=task, max_len=max_len, require=require, id_col=id_col,
                           time_col=time_col, label_col=label_col, target_col=target_col, features=features,
                           ignore_cols=ignore_cols, categorical=categorical, missing=missing, max_levels=max_levels,
-                          keep_times=keep_times)
+                          keep_times=keep_times, gap=gap)
     except ValueError as e:
         raise ValueError(f"{name}{e}") from None
 
@@ -174,7 +176,7 @@ def read_long(source, *, schema: Schema | None = None, task=None, max_len: int |
 def read_frame(df: pd.DataFrame, *, schema: Schema | None = None, task=None, max_len: int | None = None,
                require: str | None = None, id_col: str = ID, time_col: str = TIME, label_col: str = LABEL,
                target_col: str = TARGET, features=None, ignore_cols=(), categorical=(), missing: str = "error",
-               max_levels: int = MAX_LEVELS, keep_times: bool = True) -> LongData:
+               max_levels: int = MAX_LEVELS, keep_times: bool = True, gap: bool | None = None) -> LongData:
     """:func:`read_long` on a DataFrame already in memory (errors carry no file name)."""
     if require not in (None, LABEL, TARGET):
         raise ValueError(f"require must be 'label', 'target' or None, got {require!r}")
@@ -183,7 +185,7 @@ def read_frame(df: pd.DataFrame, *, schema: Schema | None = None, task=None, max
     if schema is None:
         fitter = _Fitter(_columns(id_col, time_col, label_col, target_col), task=task, features=features,
                          ignore_cols=tuple(ignore_cols), categorical=tuple(categorical), missing=missing,
-                         max_levels=max_levels)
+                         max_levels=max_levels, gap=gap)
         fitter.role = require
         frame = fitter.update(df)
         schema = fitter.finish()

@@ -10,7 +10,8 @@ file is encoded exactly like the training file:
 - **feature kinds**: ``numeric``; ``categorical`` (strings, bools, pandas categories, or any column listed in
   ``categorical``), one-hot over the training vocabulary plus an ``<unknown>`` slot for values training never
   saw; and, when the time column holds datetimes, a derived ``gap`` feature: ``log1p(seconds since the
-  previous event of the sequence) / gap_scale`` (0 on the first step).
+  previous event of the sequence) / gap_scale`` (0 on the first step). Not for next value: its input is the
+  one value column.
 - **too many levels**: a text column with more than ``max_levels`` distinct values (default 64), or more than
   16 distinct values of which most rows are unique (a per-row id or free text), is a ValueError that
   suggests ``ignore_cols`` (or ``max_levels``).
@@ -339,6 +340,7 @@ class _Fitter:
     missing: str = "error"
     max_levels: int = MAX_LEVELS
     whole: bool = True  # update() sees the whole file at once (False for fit_stream's chunks)
+    gap: bool | None = None  # derive the time-gap feature from datetime times (None: unless next value)
     kinds: dict | None = None  # feature -> kind, fixed by the first chunk
     time_kind: str | None = None
     levels: dict = field(default_factory=dict)  # categorical feature -> set of str levels
@@ -353,6 +355,12 @@ class _Fitter:
             raise ValueError(f"missing must be one of {', '.join(MISSING_POLICIES)}, got {self.missing!r}")
         self.role = task_role(self.task)
         self.ignore_cols = tuple(self.ignore_cols)
+
+    @property
+    def derives_gap(self) -> bool:
+        """Whether datetime times add the ``gap`` feature: not for next value, whose input is the one value
+        column (the gap would be a second feature it cannot take)."""
+        return self.gap if self.gap is not None else self.role != TARGET
 
     def update(self, df):
         """Validate one chunk and add it to the statistics; returns the prepared frame (see ``io``)."""
@@ -371,7 +379,7 @@ class _Fitter:
             io.feature_columns(df, self.cols, tuple(self.kinds), self.ignore_cols, self.role)
         frame = io.prepare(df, self.cols, self.time_kind)
         self.time_kind = frame.time_kind
-        if frame.time_kind == DATETIME and GAP in self.kinds:
+        if frame.time_kind == DATETIME and GAP in self.kinds and self.derives_gap:
             raise ValueError(f"column {GAP!r} clashes with the derived time-gap feature; rename it or pass "
                              f"ignore_cols=({GAP!r},)")
         for name, kind in self.kinds.items():
@@ -422,7 +430,8 @@ class _Fitter:
         feats = [Feature(n, k, tuple(sorted(self.levels[n])) if k == CATEGORICAL else ()) for n, k in self.kinds.items()]
         gap_scale = None
         if self.time_kind == DATETIME:
-            feats.append(Feature(GAP, GAP_KIND))
+            if self.derives_gap:
+                feats.append(Feature(GAP, GAP_KIND))
             mean = self.gap_steps.mean if self.gap_steps.n else 0.0
             gap_scale = mean if mean > 0 else 1.0
         schema = Schema(self.cols.id, self.cols.time, self.cols.label, self.cols.target, tuple(feats),

@@ -354,3 +354,28 @@ def test_predict_on_an_ascii_terminal_and_at_tiny_scales():
     assert lines[0] == "Predicted next value: 51.0000" and "*50" in lines[1] and len(lines) == 52
     r = run("predict", "1e-5", "2e-5", "3e-5")
     assert r.returncode == 0 and r.stdout.splitlines()[0] == "Predicted next value: 4e-05"
+
+
+def test_next_value_on_a_timestamped_sensor_file_trains_and_predicts_by_its_own_column_names(tmp_path):
+    """ISO timestamps add a time-gap feature for classifiers; a next-value file keeps its one value column
+    (the gap used to make training refuse the file and the shipped model refuse to predict on it)."""
+    rng = np.random.default_rng(0)
+    frames = []
+    for s in range(12):
+        n = int(rng.integers(20, 60))
+        v = 20 + np.sin(np.arange(n + 1) / 3 + s) + rng.normal(0, 0.05, n + 1)
+        frames.append(pd.DataFrame({"sensor": f"dev-{s}", "ts": pd.date_range("2024-03-01", periods=n, freq="h")
+                                    .strftime("%Y-%m-%dT%H:%M:%S"), "temp_c": v[:n], "next_temp": v[n]}))
+    path = tmp_path / "sensors.csv"
+    pd.concat(frames).to_csv(path, index=False)
+    out = tmp_path / "m.pt"
+    r = run("train", "--task", "next-value", "--csv", path, "--id-col", "sensor", "--time-col", "ts",
+            "--target-col", "next_temp", "--out", out, "--no-progress")
+    assert r.returncode == 0, r.stderr
+    p = run("predict", "--model-file", out, "--csv", path, "--json")
+    assert p.returncode == 0, p.stderr
+    rows = [json.loads(line) for line in p.stdout.splitlines()]
+    assert [row["sequence_id"] for row in rows] == [f"dev-{s}" for s in range(12)]
+    assert all(np.isfinite(row["prediction"]) and len(row["influence"]) >= 20 for row in rows)
+    shipped = run("predict", "--csv", path, "--id-col", "sensor", "--time-col", "ts", "--ignore-cols", "next_temp")
+    assert shipped.returncode == 0, shipped.stderr

@@ -196,3 +196,14 @@ def test_all_missing_feature_is_an_error_under_every_policy(missing):
     schema = read_long(frame(y=[1.0] * 5), missing="ffill").schema
     with pytest.raises(ValueError, match="column 'y' has no value at all"):
         read_long(frame(y=[np.nan] * 5), schema=schema)
+
+
+def test_datetime_times_add_a_gap_feature_except_for_next_value():
+    df = pd.DataFrame({"sensor": ["a"] * 3 + ["b"] * 3, "temp": [1.0, 2, 3, 4, 5, 6],
+                       "ts": ["2024-01-01T00:00", "2024-01-01T01:00", "2024-01-01T03:00"] * 2,
+                       "target": [4.0] * 3 + [7.0] * 3})
+    columns = {"id_col": "sensor", "time_col": "ts"}
+    assert read_long(df, task="next-value", **columns).features == ("temp",)
+    assert read_long(df, task="next-value", **columns).schema.time_kind == "datetime"
+    assert read_long(df.drop(columns="target"), **columns).features == ("temp", "gap")
+    assert read_long(df.drop(columns="target"), gap=False, **columns).features == ("temp",)
