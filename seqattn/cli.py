@@ -627,10 +627,14 @@ def _add_train(sub) -> None:
     s = sub.add_parser("train", help="train a model on generated data or a long-format CSV",
                        description="--csv: seqattn.fit chooses the model, schedule (optimizer steps) and input "
                                    "scaling from the file, and prints the validation metric beside trivial "
-                                   "baselines. The model file stores the file's columns (schema).")
+                                   "baselines: a univariate classify file of fewer than 5,000 sequences gets "
+                                   "the random-kernel classifier (closed form), other classify files the "
+                                   "attention-pooling classifier, next value the LSTM. The model file stores "
+                                   "the file's columns (schema).")
     s.add_argument("--task", required=True, choices=["next-value", "classify"], help="what to learn")
-    s.add_argument("--model", choices=["lstm", "pooling", "transformer"],
-                   help="architecture (default: lstm for next-value, pooling for classify)")
+    s.add_argument("--model", choices=["lstm", "pooling", "transformer", "kernels"],
+                   help="architecture (default for --csv: chosen from the file, see above; otherwise lstm for "
+                        "next-value, pooling for classify); kernels: classify --csv only")
     s.add_argument("--csv", help="training data: long format with `target` (next-value) or `label` (classify)")
     s.add_argument("--epochs", type=int, help="TrainConfig.epochs (default: the task's recipe)")
     s.add_argument("--lr", type=float, help="TrainConfig.lr (default: the task's recipe)")

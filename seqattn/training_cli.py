@@ -246,6 +246,9 @@ def _train(job: TrainJob, dist: ddp.DistInfo) -> int:
         job = _resume_model(job)
     if job.csv and not job.stream and dist.world == 1:
         return _fit_file(job, get_task(job.task))
+    if job.model == "kernels":  # a closed-form fit of a whole file: no batches to stream, generate or shard
+        raise UsageError("--model kernels is fitted in closed form on one --csv file (not on generated data, "
+                         "--stream or several processes); give --csv, or another --model")
     task, recipe = get_task(job.task), _job_recipe(job, job.fast or is_fast())
     set_seed(job.seed)
     if job.stream:

@@ -283,6 +283,7 @@ def test_bad_options_exit_2(tmp_path):
     assert_bad_input(run("train", "--task", "regress", "--out", out), "invalid choice: 'regress'")
     assert_bad_input(run("train", "--task", "classify", "--model", "gru", "--out", out), "invalid choice: 'gru'")
     assert_bad_input(run("train", "--task", "classify", "--model", "lstm", "--out", out), "does not do task")
+    assert_bad_input(run("train", "--task", "classify", "--model", "kernels", "--out", out), "give --csv")
     assert_bad_input(run("train", "--task", "classify", "--val-fraction", 2, "--out", out), "--val-fraction")
     assert_bad_input(run("train", "--task", "next-value", "--out", tmp_path), "is a directory")
     bad = bad_csvs(tmp_path)
