@@ -635,7 +635,9 @@ def _add_train(sub) -> None:
     s.add_argument("--model", choices=["lstm", "pooling", "transformer", "kernels"],
                    help="architecture (default for --csv: chosen from the file, see above; otherwise lstm for "
                         "next-value, pooling for classify); kernels: classify --csv only")
-    s.add_argument("--csv", help="training data: long format with `target` (next-value) or `label` (classify)")
+    s.add_argument("--csv", help="training data: long format with `label` (classify) or `target` (next-value; "
+                                 "without a target column each sequence is a whole series, cut into one-step "
+                                 "windows of up to 32 values)")
     s.add_argument("--epochs", type=int, help="TrainConfig.epochs (default: the task's recipe)")
     s.add_argument("--lr", type=float, help="TrainConfig.lr (default: the task's recipe)")
     s.add_argument("--batch-size", type=int,

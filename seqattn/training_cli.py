@@ -23,6 +23,7 @@ from . import distributed as ddp
 from .config import SignalConfig, is_fast
 from .data import generate_next_value, generate_signal
 from .data.loaders import BucketLoader, NextValueStream
+from .data.schema import TARGET
 from .errors import BadInput, UsageError
 from .files import exclusive
 from .metrics import evaluate
@@ -30,6 +31,8 @@ from .models import build_model
 from .recipes import DataShape, Recipe, recipe_for, recipe_for_data
 from .tasks import Task, get_task
 from .train import NonFiniteLossError, set_seed, train_model
+
+SERIES_WINDOW = 32  # a next-value file of whole series is cut into one-step windows of up to this many values
 
 
 @dataclass(frozen=True)
@@ -160,14 +163,31 @@ def _check_range(job: TrainJob, d) -> None:
                                             f"{d.features[i % k]!r}")
 
 
-def _file_data(job: TrainJob, task: Task, rank: int, world: int):
-    """Train loader and validation data from a long-format file read whole."""
-    from .data.io import read_long
+def _read_training_file(job: TrainJob, task: Task):
+    """The ``--csv`` training file, checked; a next-value file without its target column holds whole series
+    (a sensor log, say), which are cut into one-step windows (:func:`seqattn.data.io.series_windows`)."""
+    from .data.io import read_long, series_windows, table_columns
     from .files import check_readable_file
 
     check_readable_file(job.csv, "data file")
-    d = read_long(job.csv, task=task.name, **job.columns())
+    columns = job.columns()
+    target = columns.get("target_col", TARGET)
+    if task.name == "next-value" and target not in table_columns(job.csv):
+        d = read_long(job.csv, gap=False, **columns)
+        _check_features(job, task, d.features)
+        series = len(d)
+        d = series_windows(d, window=SERIES_WINDOW)
+        print(f"{job.csv}: no {target!r} column, so each sequence is a whole series: training on {len(d)} "
+              f"one-step windows of up to {SERIES_WINDOW} values cut from its {series} series")
+    else:
+        d = read_long(job.csv, task=task.name, **columns)
     _check_features(job, task, d.features)
+    return d
+
+
+def _file_data(job: TrainJob, task: Task, rank: int, world: int):
+    """Train loader and validation data from a long-format file read whole."""
+    d = _read_training_file(job, task)
     if not task.per_step_features and d.lengths.min() < 2:
         raise UsageError(f"{job.csv}: every sequence needs at least 2 values")
     _check_range(job, d)
@@ -289,13 +309,9 @@ def _train(job: TrainJob, dist: ddp.DistInfo) -> int:
 def _fit_file(job: TrainJob, task: Task) -> int:
     """``train --csv``: read the file with the column mapping, then :func:`seqattn.fit.fit` chooses the
     recipe, schedule and scaling; the model file stores the file's schema."""
-    from .data.io import read_long
-    from .files import check_readable_file
     from .fit import fit
 
-    check_readable_file(job.csv, "data file")
-    d = read_long(job.csv, task=task.name, **job.columns())
-    _check_features(job, task, d.features)
+    d = _read_training_file(job, task)
     if not task.per_step_features and d.lengths.min() < 2:
         raise UsageError(f"{job.csv}: every sequence needs at least 2 values")
     _check_range(job, d)

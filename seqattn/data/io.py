@@ -90,6 +90,55 @@ class LongData:
         return replace(self, ids=[self.ids[i] for i in rows], **pick)
 
 
+MAX_WINDOWS = 200_000  # series_windows: more end points than this are thinned evenly (the latest kept)
+
+
+def series_windows(d: LongData, window: int = 32, min_context: int = 8, max_windows: int = MAX_WINDOWS) -> LongData:
+    """One-step windows cut from whole series (a next-value file without a target column): for every step
+    ``i ≥ max(2, min(min_context, n − 1))`` of a series of ``n`` values, the up to ``window`` values before it, with
+    ``values[i]`` as the target. Ids are ``"<id>@<i>"``. When the file holds more end points than
+    ``max_windows``, each series keeps evenly spaced ones, its last always among them.
+
+    >>> d = read_long(pd.DataFrame({"sequence_id": ["a"] * 5, "t": range(5), "x": [1.0, 2, 3, 4, 5]}))
+    >>> w = series_windows(d, window=3, min_context=2)
+    >>> w.ids, w.target.tolist(), w.values[-1, :, 0].tolist()
+    (['a@2', 'a@3', 'a@4'], [3.0, 4.0, 5.0], [2.0, 3.0, 4.0])
+    """
+    if window < 2 or min_context < 2:
+        raise ValueError(f"need window >= 2 and min_context >= 2, got window={window}, min_context={min_context}")
+    ends = [np.arange(max(2, min(min_context, n - 1)), n) for n in d.lengths]
+    total = sum(len(e) for e in ends)
+    if total == 0:
+        raise ValueError("no series has 3 values: a window needs 2 values and the one that follows them")
+    keep = min(1.0, max_windows / total)
+    ends = [e[np.unique(np.round(np.linspace(len(e) - 1, 0, max(1, int(len(e) * keep)))).astype(int))]
+            if keep < 1 and len(e) else e for e in ends]
+    rows = np.repeat(np.arange(len(d)), [len(e) for e in ends])
+    end = np.concatenate(ends).astype(np.int64)
+    start = np.maximum(end - window, 0)
+    width = int((end - start).max())
+    offsets = start[:, None] + np.arange(width)[None, :]
+    mask = offsets < end[:, None]
+    values = np.where(mask[..., None], d.values[rows[:, None], np.minimum(offsets, d.values.shape[1] - 1)], 0.0)
+    times = None if d.times is None else np.where(mask, d.times[rows[:, None], np.minimum(offsets, d.values.shape[1] - 1)],
+                                                 None)
+    return LongData(values=values, mask=mask, lengths=mask.sum(1).astype(np.int64),
+                    ids=[f"{d.ids[r]}@{e}" for r, e in zip(rows, end, strict=True)], features=d.features,
+                    target=d.values[rows, end, 0].astype(np.float64), times=times, schema=d.schema)
+
+
+def table_columns(source) -> list[str]:
+    """The column names of a ``.csv``/``.parquet`` file (its header only) or a DataFrame."""
+    if isinstance(source, pd.DataFrame):
+        return [str(c) for c in source.columns]
+    path = Path(source)
+    if _suffix(path) != ".csv":
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    return [str(c) for c in pd.read_csv(path, nrows=0).columns]
+
+
 def _suffix(path: Path) -> str:
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:

@@ -380,3 +380,13 @@ def test_next_value_on_a_timestamped_sensor_file_trains_and_predicts_by_its_own_
     assert all(np.isfinite(row["prediction"]) and len(row["influence"]) >= 20 for row in rows)
     shipped = run("predict", "--csv", path, "--id-col", "sensor", "--time-col", "ts", "--ignore-cols", "next_temp")
     assert shipped.returncode == 0, shipped.stderr
+    # no target column: each sequence is a whole series, cut into one-step windows
+    raw = tmp_path / "raw.csv"
+    pd.read_csv(path).drop(columns="next_temp").to_csv(raw, index=False)
+    r = run("train", "--task", "next-value", "--csv", raw, "--id-col", "sensor", "--time-col", "ts",
+            "--out", tmp_path / "raw.pt", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    windows = sum(n - 8 for n in pd.read_csv(raw).groupby("sensor").size())  # each step from the 9th on
+    assert f"training on {windows} one-step windows of up to 32 values cut from its 12 series" in r.stdout
+    p = run("predict", "--model-file", tmp_path / "raw.pt", "--csv", raw)
+    assert p.returncode == 0 and len(p.stdout.splitlines()) == 12, p.stderr

@@ -207,3 +207,26 @@ def test_datetime_times_add_a_gap_feature_except_for_next_value():
     assert read_long(df, task="next-value", **columns).schema.time_kind == "datetime"
     assert read_long(df.drop(columns="target"), **columns).features == ("temp", "gap")
     assert read_long(df.drop(columns="target"), gap=False, **columns).features == ("temp",)
+
+
+def test_series_windows_cut_every_step_and_thin_evenly_keeping_each_series_last_window():
+    from seqattn.data.io import series_windows
+
+    lengths = [40, 3, 2, 100]
+    df = pd.concat([pd.DataFrame({"sequence_id": f"s{k}", "t": range(n), "x": np.arange(n) * 10.0 + k})
+                    for k, n in enumerate(lengths)])
+    d = read_long(df)
+    w = series_windows(d, window=32)
+    assert len(w) == (40 - 8) + (3 - 2) + 0 + (100 - 8)  # from step 8 (step 2 for a short series); 2 values: none
+    for i in range(len(w)):
+        sid, end = w.ids[i].split("@")
+        k, end = int(sid[1:]), int(end)
+        x = w.values[i, : w.lengths[i], 0]
+        np.testing.assert_array_equal(x, np.arange(max(0, end - 32), end) * 10.0 + k)
+        assert w.target[i] == end * 10.0 + k and w.lengths[i] >= 2
+        assert not w.mask[i, w.lengths[i]:].any() and (w.values[i, w.lengths[i]:] == 0).all()
+    thin = series_windows(d, window=32, max_windows=20)
+    assert 3 <= len(thin) <= 20
+    assert {"s0@39", "s1@2", "s3@99"} <= set(thin.ids)
+    with pytest.raises(ValueError, match="3 values"):
+        series_windows(read_long(df[df.sequence_id == "s2"]))
