@@ -85,7 +85,8 @@ class FitResult:
 
 def fit(data, task, *, model: str | None = None, seed: int = 0, fast: bool = False, progress: bool = True,
         steps: int | None = None, lr: float | None = None, batch_size: int | None = None,
-        checkpoint: str | None = None, resume: str | None = None, file_extra: dict | None = None) -> FitResult:
+        checkpoint: str | None = None, resume: str | None = None, file_extra: dict | None = None,
+        val_rows=None) -> FitResult:
     """Train a model for ``task`` on ``data`` (a :class:`~seqattn.data.io.LongData`, or anything with
     ``values``, ``mask`` and the task's target), choosing recipe, schedule and scaling from the data.
 
@@ -97,6 +98,8 @@ def fit(data, task, *, model: str | None = None, seed: int = 0, fast: bool = Fal
         checkpoint: model file written atomically during training (the final model's file).
         resume: continue the final run from the training state in this file.
         file_extra: extra plain-value keys for the model file (e.g. the data schema).
+        val_rows: the rows to validate on (default: a random split of ``recipe.val_fraction``, stratified by
+            class; windows cut from series pass their latest ones, :func:`seqattn.data.io.latest_windows`).
 
     >>> from seqattn.config import SignalConfig
     >>> from seqattn.data import generate_signal
@@ -108,7 +111,13 @@ def fit(data, task, *, model: str | None = None, seed: int = 0, fast: bool = Fal
     values, mask, y = _arrays(task, data)
     shape = _shape(task, values, mask, y)
     recipe = _overrides(recipe_for_data(task.name, shape, model, fast), steps, lr, batch_size, seed)
-    train_rows, val_rows = split_rows(task, y, recipe.val_fraction, seed)
+    if val_rows is None:
+        train_rows, val_rows = split_rows(task, y, recipe.val_fraction, seed)
+    else:
+        val_rows = np.unique(np.asarray(val_rows, dtype=np.int64))
+        if len(val_rows) and (val_rows[0] < 0 or val_rows[-1] >= len(y)):
+            raise ValueError(f"val_rows must index the {len(y)} sequences, got {val_rows[0]}..{val_rows[-1]}")
+        train_rows = np.setdiff1d(np.arange(len(y)), val_rows)
     scaling = task.fit_scaling(values[train_rows], mask[train_rows])
     recipe = replace(recipe, model_config={**recipe.model_config, **scaling})
     common = {"seed": seed, "progress": progress, "extra": file_extra}

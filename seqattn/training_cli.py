@@ -164,15 +164,17 @@ def _check_range(job: TrainJob, d) -> None:
 
 
 def _read_training_file(job: TrainJob, task: Task):
-    """The ``--csv`` training file, checked; a next-value file without its target column holds whole series
-    (a sensor log, say), which are cut into one-step windows (:func:`seqattn.data.io.series_windows`)."""
+    """``(data, cut)``: the ``--csv`` training file, checked; a next-value file without its target column holds
+    whole series (a sensor log, say), which are cut into one-step windows (``cut``,
+    :func:`seqattn.data.io.series_windows`)."""
     from .data.io import read_long, series_windows, table_columns
     from .files import check_readable_file
 
     check_readable_file(job.csv, "data file")
     columns = job.columns()
     target = columns.get("target_col", TARGET)
-    if task.name == "next-value" and target not in table_columns(job.csv):
+    cut = task.name == "next-value" and target not in table_columns(job.csv)
+    if cut:
         d = read_long(job.csv, gap=False, **columns)
         _check_features(job, task, d.features)
         series = len(d)
@@ -182,12 +184,12 @@ def _read_training_file(job: TrainJob, task: Task):
     else:
         d = read_long(job.csv, task=task.name, **columns)
     _check_features(job, task, d.features)
-    return d
+    return d, cut
 
 
 def _file_data(job: TrainJob, task: Task, rank: int, world: int):
     """Train loader and validation data from a long-format file read whole."""
-    d = _read_training_file(job, task)
+    d, _ = _read_training_file(job, task)
     if not task.per_step_features and d.lengths.min() < 2:
         raise UsageError(f"{job.csv}: every sequence needs at least 2 values")
     _check_range(job, d)
@@ -309,9 +311,10 @@ def _train(job: TrainJob, dist: ddp.DistInfo) -> int:
 def _fit_file(job: TrainJob, task: Task) -> int:
     """``train --csv``: read the file with the column mapping, then :func:`seqattn.fit.fit` chooses the
     recipe, schedule and scaling; the model file stores the file's schema."""
+    from .data.io import latest_windows
     from .fit import fit
 
-    d = _read_training_file(job, task)
+    d, cut = _read_training_file(job, task)
     if not task.per_step_features and d.lengths.min() < 2:
         raise UsageError(f"{job.csv}: every sequence needs at least 2 values")
     _check_range(job, d)
@@ -323,10 +326,14 @@ def _fit_file(job: TrainJob, task: Task) -> int:
                           "steps": steps or recipe.steps, "batch_size": job.batch_size or recipe.batch_size,
                           "sequences": len(d), "features": list(d.features), "out": str(job.out), "dry_run": True}))
         return 0
+    # windows cut from whole series validate on each series' latest ones (a random split would validate on
+    # windows whose neighbours, one step apart, were trained on)
+    val_rows = latest_windows(d, job.val_fraction) if cut else None
     try:
         result = fit(d, task.name, model=job.model, seed=job.seed, fast=fast, progress=not job.no_progress,
                      steps=steps, lr=job.lr, batch_size=job.batch_size, checkpoint=str(job.out),
-                     resume=str(job.out) if job.resume else None, file_extra={"schema": d.schema.to_dict()})
+                     resume=str(job.out) if job.resume else None, file_extra={"schema": d.schema.to_dict()},
+                     val_rows=val_rows)
     except NonFiniteLossError as e:
         raise BadInput(_non_finite_message(job, recipe_for_data(task.name, _data_shape(task, d), job.model, fast),
                                            d, e)) from None

@@ -127,6 +127,23 @@ def series_windows(d: LongData, window: int = 32, min_context: int = 8, max_wind
                     target=d.values[rows, end, 0].astype(np.float64), times=times, schema=d.schema)
 
 
+def latest_windows(w: LongData, fraction: float) -> np.ndarray:
+    """Rows of :func:`series_windows` output to validate on: the latest ``fraction`` of each series' windows
+    (at least one where a series has two or more), so validation forecasts come after the training ones.
+
+    >>> d = read_long(pd.DataFrame({"sequence_id": ["a"] * 12, "t": range(12), "x": np.arange(12.0)}))
+    >>> latest_windows(series_windows(d, window=4, min_context=2), 0.2).tolist()
+    [8, 9]
+    """
+    series = np.array([i.rsplit("@", 1)[0] for i in w.ids], dtype=object)
+    val = []
+    for name in dict.fromkeys(series):
+        rows = np.flatnonzero(series == name)
+        if len(rows) >= 2:
+            val.extend(rows[len(rows) - min(len(rows) - 1, max(1, round(len(rows) * fraction))):])
+    return np.asarray(val, dtype=np.int64)
+
+
 def table_columns(source) -> list[str]:
     """The column names of a ``.csv``/``.parquet`` file (its header only) or a DataFrame."""
     if isinstance(source, pd.DataFrame):

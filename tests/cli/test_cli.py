@@ -388,5 +388,7 @@ def test_next_value_on_a_timestamped_sensor_file_trains_and_predicts_by_its_own_
     assert r.returncode == 0, r.stderr
     windows = sum(n - 8 for n in pd.read_csv(raw).groupby("sensor").size())  # each step from the 9th on
     assert f"training on {windows} one-step windows of up to 32 values cut from its 12 series" in r.stdout
+    latest = sum(max(1, round((n - 8) * 0.1)) for n in pd.read_csv(raw).groupby("sensor").size())
+    assert f"validation ({latest} sequences)" in r.stdout  # each series' latest windows, not a random tenth
     p = run("predict", "--model-file", tmp_path / "raw.pt", "--csv", raw)
     assert p.returncode == 0 and len(p.stdout.splitlines()) == 12, p.stderr

@@ -131,3 +131,14 @@ def test_multivariate_files_keep_the_kernels_when_they_beat_the_gradient_model_o
     monkeypatch.setattr(fit_module, "_measure_kernels", no_challenger)
     assert fit(data, "classify", model="pooling", fast=True, progress=False).recipe.model == "pooling"
     assert fit(data, "classify", steps=5, fast=True, progress=False).recipe.model == "pooling"
+
+
+def test_explicit_validation_rows_are_used_and_checked():
+    from seqattn.config import DataConfig
+    from seqattn.data import generate_next_value
+
+    data = generate_next_value(DataConfig(num_samples=60, seed=0))
+    result = fit(data, "next-value", fast=True, progress=False, val_rows=np.arange(50, 60))
+    assert result.report["validation"] == 10 and result.report["train"] == 50
+    with pytest.raises(ValueError, match="val_rows must index the 60 sequences"):
+        fit(data, "next-value", fast=True, progress=False, val_rows=[59, 60])
