@@ -10,8 +10,8 @@ file is encoded exactly like the training file:
 - **feature kinds**: ``numeric``; ``categorical`` (strings, bools, pandas categories, or any column listed in
   ``categorical``), one-hot over the training vocabulary plus an ``<unknown>`` slot for values training never
   saw; and, when the time column holds datetimes, a derived ``gap`` feature: ``log1p(seconds since the
-  previous event of the sequence) / gap_scale`` (0 on the first step). Not for next value: its input is the
-  one value column.
+  previous event of the sequence) / gap_scale`` (0 on the first step). Not for next value (its input is the
+  one value column), nor when every gap in the file is the same (a clock-sampled sensor: a constant input).
 - **too many levels**: a text column with more than ``max_levels`` distinct values (default 64), or more than
   16 distinct values of which most rows are unique (a per-row id or free text), is a ValueError that
   suggests ``ignore_cols`` (or ``max_levels``).
@@ -362,6 +362,13 @@ class _Fitter:
         column (the gap would be a second feature it cannot take)."""
         return self.gap if self.gap is not None else self.role != TARGET
 
+    @property
+    def regular_times(self) -> bool:
+        """Every gap between consecutive steps is the same (a sensor sampled on a clock, or no second step):
+        the gap feature would be a constant that tells the model nothing, and maps would rank it anyway."""
+        g = self.gap_steps
+        return g.n == 0 or math.sqrt(max(g.m2, 0.0) / g.n) <= 1e-9 * max(abs(g.mean), 1e-12)
+
     def update(self, df):
         """Validate one chunk and add it to the statistics; returns the prepared frame (see ``io``)."""
         from . import io
@@ -430,7 +437,7 @@ class _Fitter:
         feats = [Feature(n, k, tuple(sorted(self.levels[n])) if k == CATEGORICAL else ()) for n, k in self.kinds.items()]
         gap_scale = None
         if self.time_kind == DATETIME:
-            if self.derives_gap:
+            if self.derives_gap and not self.regular_times:
                 feats.append(Feature(GAP, GAP_KIND))
             mean = self.gap_steps.mean if self.gap_steps.n else 0.0
             gap_scale = mean if mean > 0 else 1.0

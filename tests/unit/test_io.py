@@ -230,3 +230,14 @@ def test_series_windows_cut_every_step_and_thin_evenly_keeping_each_series_last_
     assert {"s0@39", "s1@2", "s3@99"} <= set(thin.ids)
     with pytest.raises(ValueError, match="3 values"):
         series_windows(read_long(df[df.sequence_id == "s2"]))
+
+
+def test_clock_sampled_times_add_no_constant_gap_feature():
+    def frame(minutes):
+        return pd.DataFrame({"sequence_id": "a", "x": np.arange(len(minutes), dtype=float),
+                             "t": (pd.Timestamp("2024-01-01") + pd.to_timedelta(minutes, unit="min")).astype(str)})
+
+    regular = pd.concat([frame([0, 1, 2, 3]), frame([0, 1, 2]).assign(sequence_id="b")])
+    assert read_long(regular).features == ("x",)  # every gap one minute: nothing to learn from it
+    irregular = pd.concat([frame([0, 1, 2, 4]), frame([0, 1, 2]).assign(sequence_id="b")])
+    assert read_long(irregular).features == ("x", "gap")  # one late event: the gap says something
