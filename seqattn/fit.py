@@ -33,7 +33,7 @@ from torch import nn
 
 from .data.loaders import AugmentLoader, BucketLoader, StepLoader
 from .errors import BadInput
-from .models import build_model
+from .models import MODELS, RECURRENT, build_model
 from .recipes import DataShape, Recipe, file_kernels_recipe, recipe_for_data
 from .tasks import Task, get_task
 from .train import set_seed, train_model
@@ -43,7 +43,7 @@ MIN_VAL_FOR_EARLY_STOP = 200  # fewer validation sequences than this: no early s
 CHALLENGE_CELLS = 100_000  # multivariate classify files up to N × T this: the kernels are measured too
 # (a few seconds there; 4,000 event logs × 200 steps × 17 features took 164 s and scored 0.849 to pooling's 1.000)
 SMALL_STEP = 2_048  # batch × encoder steps per row at or below which a training step runs on one thread
-SERIAL_BATCH = 512  # LSTM batches at or below this run on one thread (its T small matmuls run in sequence)
+SERIAL_BATCH = 512  # batches of a RECURRENT model at or below this run on one thread (T small matmuls in turn)
 
 
 def training_threads(recipe: Recipe) -> int | None:
@@ -53,7 +53,7 @@ def training_threads(recipe: Recipe) -> int | None:
     21 vs 34 ms at batch 128 × 32 steps, 209 vs 236 ms at 128 × 256, 90 vs 90 ms at 512 × 32; the pooling
     classifier 18 vs 28 ms at 10 × 100, 31 vs 33 ms at 32 × 64, but 70 vs 51 ms at 64 × 64 and 110 vs 91 ms
     at 128 × 64; the Transformer 195 vs 202 ms at 128 × 64."""
-    if recipe.model == "lstm":
+    if RECURRENT in MODELS[recipe.model][0].capabilities:
         return 1 if recipe.batch_size <= SERIAL_BATCH else None
     cells = -(-int(recipe.model_config.get("max_len", 0)) // int(recipe.model_config.get("stride", 1)))
     return 1 if recipe.batch_size * cells <= SMALL_STEP else None

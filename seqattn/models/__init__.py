@@ -20,6 +20,7 @@ from .registry import (
     EXPORT_TORCHSCRIPT,
     MODELS,
     POOLING_ATTENTION,
+    RECURRENT,
     SELF_ATTENTION,
     TASK_IN_CONFIG,
     TASK_MODELS,
@@ -28,7 +29,7 @@ from .registry import (
 )
 
 register_model("lstm", LSTMConfig, tasks=("next-value",),
-               capabilities=(POOLING_ATTENTION, EXPORT_TORCHSCRIPT))(LSTMWithAttention)
+               capabilities=(POOLING_ATTENTION, EXPORT_TORCHSCRIPT, RECURRENT))(LSTMWithAttention)
 
 # registry order: the classifiers as users met them, the random-kernel one last
 # isort: off
@@ -67,6 +68,6 @@ def build_model(name: str, task: str, config: dict | None = None, **overrides) -
 
 __all__ = [
     "MODELS", "TASK_MODELS", "AttentionPooling", "KernelClassifier", "KernelConfig", "LSTMConfig", "LSTMWithAttention", "PoolingConfig",
-    "EXPORT_PROGRAM", "EXPORT_TORCHSCRIPT", "POOLING_ATTENTION", "SELF_ATTENTION", "SeqOutput", "SeqTransformer", "TransformerConfig", "build_model", "capabilities", "model_name",
+    "EXPORT_PROGRAM", "EXPORT_TORCHSCRIPT", "POOLING_ATTENTION", "RECURRENT", "SELF_ATTENTION", "SeqOutput", "SeqTransformer", "TransformerConfig", "build_model", "capabilities", "model_name",
     "register_model",
 ]

@@ -13,6 +13,7 @@ SELF_ATTENTION = "self_attention"  # per-layer self-attention in SeqOutput.head_
 EXPORT_PROGRAM = "export_program"  # torch.export (.pt2) handles it with dynamic shapes
 EXPORT_TORCHSCRIPT = "export_torchscript"  # exported as a TorchScript trace (.ts) instead
 TASK_IN_CONFIG = "task_in_config"  # one class for several tasks: the config carries the task name
+RECURRENT = "recurrent"  # steps through time one small matmul at a time (seqattn.fit trains it on one thread)
 
 
 def register_model(name: str, config_cls: type, tasks: tuple[str, ...], capabilities=()):
