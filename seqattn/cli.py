@@ -144,6 +144,7 @@ def _read_csv_for(model, path, args, require=None):
     model file without one, by position (a notice says so)."""
     from .data.io import read_long
     from .files import check_readable_file
+    from .tasks import task_of
 
     check_readable_file(path, "data file")
     options = column_options(args)
@@ -152,8 +153,6 @@ def _read_csv_for(model, path, args, require=None):
         options.pop("missing", None)  # the schema's policy applies
         d = read_long(path, schema=schema, require=require, **options)
     else:
-        from .tasks import task_of
-
         # a next-value model takes the value column alone: datetime times add no gap feature for it
         d = read_long(path, require=require, gap=task_of(model).per_step_features, **options)
         want = model.config.num_features
@@ -166,8 +165,6 @@ def _read_csv_for(model, path, args, require=None):
                         f"generated data): {path}'s feature columns were matched by position "
                         f"({', '.join(d.features)})")
     import torch
-
-    from .tasks import task_of
 
     if task_of(model).dtype == torch.float32:  # a float32 model cannot hold a larger value
         from .api import check_float32

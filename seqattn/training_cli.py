@@ -174,16 +174,13 @@ def _read_training_file(job: TrainJob, task: Task):
     columns = job.columns()
     target = columns.get("target_col", TARGET)
     cut = task.name == "next-value" and target not in table_columns(job.csv)
+    d = read_long(job.csv, gap=False, **columns) if cut else read_long(job.csv, task=task.name, **columns)
+    _check_features(job, task, d.features)
     if cut:
-        d = read_long(job.csv, gap=False, **columns)
-        _check_features(job, task, d.features)
         series = len(d)
         d = series_windows(d, window=SERIES_WINDOW)
         print(f"{job.csv}: no {target!r} column, so each sequence is a whole series: training on {len(d)} "
               f"one-step windows of up to {SERIES_WINDOW} values cut from its {series} series")
-    else:
-        d = read_long(job.csv, task=task.name, **columns)
-    _check_features(job, task, d.features)
     return d, cut
 
 

@@ -117,11 +117,11 @@ def series_windows(d: LongData, window: int = 32, min_context: int = 8, max_wind
     end = np.concatenate(ends).astype(np.int64)
     start = np.maximum(end - window, 0)
     width = int((end - start).max())
-    offsets = start[:, None] + np.arange(width)[None, :]
+    offsets = start[:, None] + np.arange(width)[None, :]  # (W, width) steps of each window
     mask = offsets < end[:, None]
-    values = np.where(mask[..., None], d.values[rows[:, None], np.minimum(offsets, d.values.shape[1] - 1)], 0.0)
-    times = None if d.times is None else np.where(mask, d.times[rows[:, None], np.minimum(offsets, d.values.shape[1] - 1)],
-                                                 None)
+    steps = (rows[:, None], np.minimum(offsets, d.values.shape[1] - 1))
+    values = np.where(mask[..., None], d.values[steps], 0.0)
+    times = None if d.times is None else np.where(mask, d.times[steps], None)
     return LongData(values=values, mask=mask, lengths=mask.sum(1).astype(np.int64),
                     ids=[f"{d.ids[r]}@{e}" for r, e in zip(rows, end, strict=True)], features=d.features,
                     target=d.values[rows, end, 0].astype(np.float64), times=times, schema=d.schema)
@@ -135,12 +135,13 @@ def latest_windows(w: LongData, fraction: float) -> np.ndarray:
     >>> latest_windows(series_windows(d, window=4, min_context=2), 0.2).tolist()
     [8, 9]
     """
-    series = np.array([i.rsplit("@", 1)[0] for i in w.ids], dtype=object)
+    series = [i.rsplit("@", 1)[0] for i in w.ids]
+    starts = [k for k in range(len(series)) if k == 0 or series[k] != series[k - 1]] + [len(series)]
     val = []
-    for name in dict.fromkeys(series):
-        rows = np.flatnonzero(series == name)
-        if len(rows) >= 2:
-            val.extend(rows[len(rows) - min(len(rows) - 1, max(1, round(len(rows) * fraction))):])
+    for a, b in zip(starts[:-1], starts[1:], strict=True):  # a series' windows: contiguous, oldest first
+        n = b - a
+        if n >= 2:
+            val.extend(range(b - min(n - 1, max(1, round(n * fraction))), b))
     return np.asarray(val, dtype=np.int64)
 
 
