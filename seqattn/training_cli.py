@@ -220,10 +220,13 @@ def run_train(args) -> int:
     job.check()
     if ddp.env_world_size() <= 1:
         return _run(job, ddp.DistInfo())
+    finished = False
     try:
-        return _run(job, ddp.init_from_env())
+        status = _run(job, ddp.init_from_env())
+        finished = True
+        return status
     finally:
-        ddp.shutdown()
+        ddp.shutdown(finished)
 
 
 def _job_recipe(job: TrainJob, fast: bool) -> Recipe:
