@@ -31,7 +31,7 @@ from seqattn.explain import influence_map  # noqa: E402
 from seqattn.influence import recipe  # noqa: E402
 from seqattn.widgets import NEXT_VALUE_MAPS, PRESETS, next_value_app, signal_app  # noqa: E402
 
-OTHER_MAPS = ("occlusion", "consensus", "attention", "grad_input")
+OTHER_MAPS = ("shapley", "occlusion", "consensus", "attention", "grad_input")
 
 
 def timed_updates(change, n: int) -> dict:

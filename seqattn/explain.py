@@ -67,6 +67,8 @@ MAPS: dict = {}  # name -> fn(model, x, mask, seed=, ig_steps=, window=) -> [B, 
 DEFAULT_MAP = "consensus"
 OCCLUSION_POSITIONS = 256  # occlusion windows per sequence at most: longer inputs slide by more than a step
 STEP_BUDGET = 1 << 17  # sequence-steps per batched forward pass inside a map (bounds memory at any length)
+SHAPLEY_PERMUTATIONS = 32  # sampled orders of the steps (16 antithetic pairs) per Shapley map
+SHAPLEY_PLAYERS = 64  # steps a Shapley map values apart at most: longer inputs are cut into this many stretches
 CONSENSUS_PARTS = ("integrated_gradients", "occlusion", "attention_norm")
 
 
@@ -430,6 +432,58 @@ def occlusion_map(model, x, mask, window: int = 3, target=None, **_):
     return cells.mean(-1) if cells.dim() == 3 else cells  # each cell of a window holds the window's effect
 
 
+@register_map("shapley")
+def shapley_map(model, x, mask, seed: int = 0, target=None, permutations: int = SHAPLEY_PERMUTATIONS, **_):
+    """Shapley values of the steps for the task's score, a removed step set to the task's baseline (the
+    sequence mean for next value): permutation sampling (Štrumbelj & Kononenko 2014) with antithetic
+    pairs, each random order of the steps and its reverse. Every sampled order telescopes, so a sequence's
+    values sum *exactly* to score(x) − score(baseline) (next value: prediction − mean, in the prediction's
+    units, like the recipe's contributions), and a padded step gets 0. Unlike a first-order map (the
+    recipe, gradients) or a 3-step window (occlusion), each step's value averages its effect over every
+    set of other steps already removed: where the model switches rule when several steps go, the value
+    sees it.
+
+    Cost: ``permutations`` × (players + 1) forward passes per sequence, without gradients; a sequence of
+    more than :data:`SHAPLEY_PLAYERS` valid steps is cut into that many contiguous stretches, each one
+    player (its value shared evenly by its steps), so the cost is bounded at any length."""
+    task = task_of(model)
+    xg = x.detach().to(task.dtype)
+    base = task.baseline(xg, mask)
+    target = _check_target(model, xg, target)
+    score = _score_fn(model, target)
+    b, t = mask.shape
+    position = mask.long().cumsum(1) - 1  # each valid step's place among its sequence's valid steps
+    length = mask.sum(1, keepdim=True).clamp(min=1)
+    players = length.clamp(max=SHAPLEY_PLAYERS)  # (B, 1)
+    player = torch.where(mask, position * players // length, torch.zeros_like(position))  # (B, T)
+    n = int(players.max())
+    g = torch.Generator().manual_seed(seed)
+    values = torch.zeros(b, n, dtype=torch.float64)
+    pairs = max(1, permutations // 2)
+    rows = max(1, STEP_BUDGET // max(1, (n + 1) * t * (x.shape[2] if x.dim() == 3 else 1)))
+    for _ in range(pairs):
+        keys = torch.rand(b, n, generator=g)
+        for k in (keys, 1.0 - keys):  # an order and its reverse
+            k = k.masked_fill(torch.arange(n)[None, :] >= players, 2.0)  # absent players come last
+            rank = torch.argsort(torch.argsort(k, dim=1), dim=1)  # each player's place in the order
+            step_rank = rank.gather(1, player)  # (B, T)
+            for lo in range(0, b, rows):
+                hi = min(b, lo + rows)
+                shown = step_rank[lo:hi, None, :] < torch.arange(n + 1)[None, :, None]  # (b, n + 1, T)
+                sel = shown if x.dim() == 2 else shown.unsqueeze(-1)
+                xs = torch.where(sel, xg[lo:hi, None], base[lo:hi, None]).flatten(0, 1)
+                ms = mask[lo:hi, None].expand(-1, n + 1, -1).flatten(0, 1)
+                with torch.no_grad():
+                    out = score(xs, ms)
+                    if target is not None:
+                        out = out.gather(1, target[lo:hi].repeat_interleave(n + 1)[:, None]).squeeze(1)
+                f = out.double().reshape(hi - lo, n + 1)
+                values[lo:hi] += (f[:, 1:] - f[:, :-1]).gather(1, rank[lo:hi].clamp(max=n - 1))
+    values = values / (2 * pairs)
+    size = torch.zeros(b, n, dtype=torch.float64).scatter_add_(1, player, mask.double()).clamp(min=1)
+    return torch.where(mask, (values / size).gather(1, player), torch.zeros(b, t, dtype=torch.float64))
+
+
 @register_map("contributions", task="next-value")
 def contributions_map(model, x, mask, **_):
     """Next value: the exact contributions w_t·(x_t − mean) of :mod:`seqattn.influence`'s default
@@ -548,8 +602,27 @@ def localisation(maps: np.ndarray, salient: np.ndarray, mask: np.ndarray) -> dic
             "base_rate": float(np.mean([salient[i, mask[i]].mean() for i in rows])), "n": int(len(rows))}
 
 
+def feature_pointing(cells: np.ndarray, salient_cells: np.ndarray, mask: np.ndarray) -> dict:
+    """Does a feature×time map ``[N, T, D]`` name the right step *and* the right feature? Over samples
+    with any true cell: ``pointing_game_feature`` is the share whose top step (largest Σ_d |m|) carries
+    truth and whose top feature at that step (largest |m|) is a true cell; ``feature_right`` the share
+    of top steps inside the truth whose top feature is right."""
+    cells, truth = np.abs(np.asarray(cells, dtype=float)), np.asarray(salient_cells, bool)
+    mask = np.asarray(mask, bool)
+    rows = np.flatnonzero((truth & mask[:, :, None]).any((1, 2)))
+    if not len(rows):
+        raise BadInput("no sample has a true cell")
+    steps = np.where(mask[rows], cells[rows].sum(-1), -np.inf)
+    top = steps.argmax(1)
+    step_right = truth[rows, top].any(-1)
+    feature = cells[rows, top].argmax(-1)
+    both = step_right & truth[rows, top, feature]
+    return {"pointing_game_feature": float(both.mean()),
+            "feature_right": float(both.sum() / max(int(step_right.sum()), 1))}
+
+
 @torch.no_grad()
-def deletion_insertion(model, x, mask, maps, fractions=np.linspace(0, 1, 11)):
+def deletion_insertion(model, x, mask, maps, fractions=np.linspace(0, 1, 11), per_sequence: bool = False):
     """Deletion and insertion curves: replace the top-``f`` share of each sequence's steps (in map order)
     by the baseline (deletion), or start from the baseline and reveal them (insertion).
 
@@ -558,6 +631,7 @@ def deletion_insertion(model, x, mask, maps, fractions=np.linspace(0, 1, 11)):
     higher is better). Next value: the mean
     absolute change of the prediction from the full-input one, in units of the sequence's mean step
     (deletion: higher is better — removing what mattered moves the prediction; insertion: lower is better).
+    ``per_sequence``: ``[F, B]`` curves, one column per sequence (for paired comparisons of two maps).
     """
     model = model.eval()
     mask = check_mask(x, mask)
@@ -570,9 +644,10 @@ def deletion_insertion(model, x, mask, maps, fractions=np.linspace(0, 1, 11)):
     for f in fractions:
         top = (ranks < torch.round(torch.as_tensor(f) * lengths)) & mask  # (B, T) steps affected
         sel = top if x.dim() == 2 else top.unsqueeze(-1)
-        deletion.append(float(score(torch.where(sel, base, x), mask).double().mean()))
-        insertion.append(float(score(torch.where(sel, x, base), mask).double().mean()))
-    return np.array(deletion), np.array(insertion)
+        deletion.append(score(torch.where(sel, base, x), mask).double().cpu().numpy())
+        insertion.append(score(torch.where(sel, x, base), mask).double().cpu().numpy())
+    deletion, insertion = np.stack(deletion), np.stack(insertion)
+    return (deletion, insertion) if per_sequence else (deletion.mean(1), insertion.mean(1))
 
 
 @contextlib.contextmanager
@@ -646,8 +721,10 @@ def explain_report(model, data, methods=None, n: int = 256, seed: int = 0):
     x = torch.as_tensor(task.model_values(np.asarray(data.values)[rows])).to(task.dtype)
     mask = torch.as_tensor(np.asarray(data.mask)[rows])
     salient = getattr(data, "salient", None)
+    salient_cells = getattr(data, "salient_cells", None)
     label = getattr(data, "label", None)
-    maps = influence_maps(model, x, mask, methods, seed=seed, empty="zeros")
+    cells = influence_maps(model, x, mask, methods, seed=seed, empty="zeros", reduce=None)
+    maps = {name: c.sum(2) for name, c in cells.items()}  # [B, T], as reduce="time" gives
     ig = maps.get("integrated_gradients")
     records, curves = [], {}
     # localise on the samples whose truth is meaningful: class 1 for event data (class 0 has none)
@@ -656,6 +733,8 @@ def explain_report(model, data, methods=None, n: int = 256, seed: int = 0):
         if salient is not None:
             truth = np.asarray(salient)[rows]
             row.update(localisation(m.numpy(), truth, mask.numpy()))
+        if salient_cells is not None and x.dim() == 3:
+            row.update(feature_pointing(cells[name].numpy(), np.asarray(salient_cells)[rows], mask.numpy()))
         d, i = deletion_insertion(model, x, mask, m)
         curves[name] = {"deletion": d, "insertion": i}
         row["deletion_auc"], row["insertion_auc"] = float(d.mean()), float(i.mean())

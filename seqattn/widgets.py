@@ -30,9 +30,12 @@ PRESET_LENGTH = {"linear": 5, "sin t": 5, "noisy linear": 4, "log decay": 5, "ri
 # The next-value app's map selector: name -> the bars' axis label. contributions: w_t·(x_t − mean) in the
 # prediction's units; weights: the recipe w_t (Σ w_t = 1, Σ w_t·x_t = prediction; the default "rules"
 # recipe of seqattn.influence); consensus: IG + occlusion + attention-norm shares; integrated gradients:
-# from the mean, in the prediction's units (the full-gradient recipe's contributions).
+# from the mean, in the prediction's units (the full-gradient recipe's contributions); shapley: each step's
+# effect averaged over which other steps are already at the mean, in the prediction's units (sums to
+# prediction − mean; the map whose removal order moves the forecast most, benchmarks/bench_influence.py).
 NEXT_VALUE_MAPS = {
     "contributions": "contribution\n(prediction units)",
+    "shapley": "Shapley value\n(prediction units)",
     "weights": "recipe weight w_t",
     "attention": "raw attention",
     "consensus": "consensus share",
@@ -199,6 +202,8 @@ class NextValueApp:
         x = torch.tensor([values], dtype=torch.float64)
         if name == "consensus":
             return influence_map(self.model, x, method="consensus", empty="zeros")[0].numpy()
+        if name == "shapley":
+            return feature_time_map(self.model, x, method="shapley", signed=True)[0, :, 0].numpy()
         return feature_time_map(self.model, x, method="integrated_gradients")[0, :, 0].numpy()
 
     def update(self, *_) -> None:

@@ -110,7 +110,7 @@ def test_report_scores_every_map_and_gradients_agree_with_each_other(trained):
     model, pos = trained
     report = explain_report(model, pos, n=64)
     assert set(report.index) == {"attention", "attention_norm", "grad_input", "integrated_gradients",
-                                 "occlusion", "consensus", "random"}
+                                 "occlusion", "shapley", "consensus", "random"}
     assert {"pointing_game", "precision_at_k", "auroc", "auprc", "deletion_auc", "kendall_tau_vs_ig"} <= set(report)
     assert report.loc["integrated_gradients", "kendall_tau_vs_ig"] == pytest.approx(1.0)
     for m in ("attention", "integrated_gradients", "occlusion", "consensus"):
@@ -243,7 +243,7 @@ def test_shipped_next_value_model_maps_on_the_issue_sequences(method, name):
 
     model = load_pretrained("next-value")
     x = torch.tensor([ISSUE_SEQUENCES[name]], dtype=torch.float64)
-    if name == "constant" and method in ("integrated_gradients", "occlusion", "contributions"):
+    if name == "constant" and method in ("integrated_gradients", "occlusion", "shapley", "contributions"):
         with pytest.raises(ValueError, match="zero on every valid step"):
             influence_map(model, x, method=method)
         assert torch.all(influence_map(model, x, method=method, empty="zeros") == 0)
@@ -334,6 +334,16 @@ def test_step_features_is_the_score_change_of_one_cell_at_the_baseline():
                     assert float(effects[b, j, f]) == pytest.approx(float(full - cut), abs=1e-5)
 
 
+def forwarded(model, call):
+    """``call()``'s result and the batch size of every forward pass of ``model`` during it."""
+    calls = []
+    handle = model.register_forward_hook(lambda module, args, out: calls.append(args[0].shape[0]))
+    try:
+        return call(), calls
+    finally:
+        handle.remove()
+
+
 def test_occlusion_cost_is_bounded_on_long_sequences():
     """Beyond OCCLUSION_POSITIONS steps the window slides by ceil(T / OCCLUSION_POSITIONS): at most that many
     forward passes per sequence, and the map is still finite, 0 on padding and a distribution."""
@@ -343,11 +353,73 @@ def test_occlusion_cost_is_bounded_on_long_sequences():
     t = 3 * explain.OCCLUSION_POSITIONS
     mask = valid_mask(torch.tensor([t, t - 100]), t)
     x = model_input("classify", 2, t) * mask.unsqueeze(-1)
-    calls = []
-    handle = model.register_forward_hook(lambda module, args, out: calls.append(args[0].shape[0]))
-    try:
-        m = influence_map(model, x, mask, "occlusion", empty="zeros")
-    finally:
-        handle.remove()
+    m, calls = forwarded(model, lambda: influence_map(model, x, mask, "occlusion", empty="zeros"))
     assert sum(calls) <= 2 * (explain.OCCLUSION_POSITIONS + 1)  # sequences forwarded, + the unperturbed pass
     assert torch.all(m[~mask] == 0) and torch.allclose(m.sum(1), torch.ones(2, dtype=m.dtype))
+
+
+def test_shapley_values_sum_exactly_to_the_score_change_and_are_zero_on_padding():
+    """Every sampled order telescopes: a sequence's values sum to score(x) − score(baseline) (next value:
+    prediction − mean), with or without a target class; padded steps get 0; the same seed gives the same
+    map, another seed another sample of it."""
+    from seqattn.api import load_pretrained
+    from seqattn.explain import feature_time_map
+    from seqattn.tasks import task_of
+
+    model = load_pretrained("next-value")
+    x = torch.tensor([[2.0, 4, 6, 8, 10, 0, 0], [1, 1, 1, 1, 1, 1, 6]], dtype=torch.float64)
+    mask = valid_mask(torch.tensor([5, 7]), 7)
+    values = feature_time_map(model, x, mask, "shapley")[..., 0]
+    mean = (x * mask).sum(1) / mask.sum(1)
+    torch.testing.assert_close(values.sum(1), model(x, mask).prediction.detach() - mean, rtol=1e-6, atol=1e-6)
+    assert torch.all(values[~mask] == 0) and values[0, 4] == values[0].abs().max()  # the line's last step leads
+    torch.testing.assert_close(values, feature_time_map(model, x, mask, "shapley")[..., 0], rtol=0, atol=0)
+    assert not torch.equal(values, feature_time_map(model, x, mask, "shapley", seed=1)[..., 0])
+
+    classifier = load_pretrained("signal")
+    xs = torch.randn(3, 30, 4, generator=torch.Generator().manual_seed(0))
+    ms = valid_mask(torch.tensor([30, 20, 25]), 30)
+    xs = xs * ms.unsqueeze(-1)
+    task, zero = task_of(classifier), torch.zeros_like(xs)
+    cells = feature_time_map(classifier, xs, ms, "shapley", signed=True)
+    expected = task.score(classifier(xs, ms)) - task.score(classifier(zero, ms))
+    torch.testing.assert_close(cells.sum((1, 2)), expected.detach().double(), rtol=1e-5, atol=1e-6)
+    assert torch.all(cells[~ms] == 0)
+    cells = feature_time_map(classifier, xs, ms, "shapley", signed=True, target=0)
+    logp = lambda v: torch.log_softmax(classifier(v, ms).prediction.float(), -1)[:, 0]  # noqa: E731
+    torch.testing.assert_close(cells.sum((1, 2)), (logp(xs) - logp(zero)).detach().double(), rtol=1e-5, atol=1e-5)
+
+
+def test_shapley_cost_is_bounded_and_padding_never_changes_it():
+    """Beyond SHAPLEY_PLAYERS valid steps, stretches of steps are the players: at most permutations ×
+    (players + 1) sequences forwarded per sequence, and the values still sum to the score change. Extra
+    padding columns change nothing."""
+    from seqattn import explain
+    from seqattn.explain import feature_time_map
+
+    model = tiny_model("pooling", "classify")
+    t = 3 * explain.SHAPLEY_PLAYERS
+    mask = valid_mask(torch.tensor([t, t - 50]), t)
+    x = model_input("classify", 2, t) * mask.unsqueeze(-1)
+    cells, calls = forwarded(model, lambda: feature_time_map(model, x, mask, "shapley", signed=True))
+    assert sum(calls) == 2 * explain.SHAPLEY_PERMUTATIONS * (explain.SHAPLEY_PLAYERS + 1)
+    assert torch.all(cells[~mask] == 0)
+    wider = torch.cat([x, torch.zeros(2, 7, x.shape[2])], 1)
+    more = feature_time_map(model, wider, valid_mask(mask.sum(1), t + 7), "shapley", signed=True)
+    torch.testing.assert_close(more[:, :t], cells, rtol=1e-5, atol=1e-6)
+
+
+def test_feature_pointing_needs_the_step_and_the_feature():
+    from seqattn.explain import feature_pointing
+
+    truth = np.zeros((3, 5, 2), dtype=bool)
+    truth[:, 2, 1] = True
+    mask = np.ones((3, 5), dtype=bool)
+    cells = np.zeros((3, 5, 2))
+    cells[0, 2, 1] = 1.0  # right step, right feature
+    cells[1, 2, 0] = 1.0  # right step, wrong feature
+    cells[2, 4, 1] = 1.0  # wrong step
+    score = feature_pointing(cells, truth, mask)
+    assert score["pointing_game_feature"] == pytest.approx(1 / 3) and score["feature_right"] == pytest.approx(0.5)
+    with pytest.raises(ValueError, match="no sample"):
+        feature_pointing(cells, np.zeros_like(truth), mask)
