@@ -50,6 +50,7 @@ class SignalConfig:
     distractor_prob: float = 0.5  # probability that a sample (either class) carries a distractor
     positive_fraction: float = 0.5
     seed: int = 0
+    event_features: int = 0  # features carrying the pattern, drawn per sample (0 = every feature)
 
 
 def config_from_dict(cls, d: dict):

@@ -32,7 +32,11 @@ from .train import TrainConfig, set_seed, train_model
 
 
 def concat_signal(*parts: SignalData) -> SignalData:
-    return SignalData(*(np.concatenate([getattr(p, f) for p in parts]) for f in SignalData.__dataclass_fields__))
+    def joined(f):
+        arrays = [getattr(p, f) for p in parts]
+        return None if any(a is None for a in arrays) else np.concatenate(arrays)
+
+    return SignalData(*(joined(f) for f in SignalData.__dataclass_fields__))
 
 
 def _write(model, name: str, history, metrics: dict, train_cfg: TrainConfig, recipe: dict, out_dir: Path,

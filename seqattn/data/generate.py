@@ -45,12 +45,14 @@ class SignalData:
     salient: np.ndarray  # [N, T] bool: the planted event's steps (all False for class 0)
     event_start: np.ndarray  # [N] int64 first step of the planted event, -1 for class 0
     distractor: np.ndarray  # [N] bool: a distractor of another shape was planted (either class)
+    salient_cells: np.ndarray | None = None  # [N, T, D] bool: the cells that carry the truth, where known
 
     def __len__(self) -> int:
         return len(self.label)
 
     def subset(self, index) -> SignalData:
-        return SignalData(*(getattr(self, f)[index] for f in self.__dataclass_fields__))
+        return SignalData(*(None if getattr(self, f) is None else getattr(self, f)[index]
+                            for f in self.__dataclass_fields__))
 
 
 def _lengths(rng: np.random.Generator, n: int, min_len: int, max_len: int) -> np.ndarray:
@@ -152,6 +154,8 @@ def generate_signal(cfg: SignalConfig = SignalConfig()) -> SignalData:
         raise BadInput(f"event_len={cfg.event_len} must be <= min_len={cfg.min_len}")
     if cfg.num_features < 1:
         raise BadInput(f"num_features must be >= 1, got {cfg.num_features}")
+    if not 0 <= cfg.event_features <= cfg.num_features:
+        raise BadInput(f"event_features={cfg.event_features} must be in 0..num_features={cfg.num_features}")
     rng = np.random.default_rng(cfg.seed)
     n, t_max, e = cfg.num_samples, cfg.max_len, cfg.event_len
     lengths = _lengths(rng, n, cfg.min_len, cfg.max_len)
@@ -161,7 +165,12 @@ def generate_signal(cfg: SignalConfig = SignalConfig()) -> SignalData:
     start = (rng.random(n) * (lengths - e + 1)).astype(np.int64)  # uniform in [0, L - E]
     steps = start[:, None] + np.arange(e)[None, :]  # [N, E]
     pos = np.flatnonzero(label == 1)
-    x[pos[:, None], steps[pos]] += signal_pattern(e, cfg.num_features, cfg.amplitude)
+    pattern = signal_pattern(e, cfg.num_features, cfg.amplitude)  # [E, D]
+    carries = np.ones((n, cfg.num_features), dtype=bool)  # the features each sample's event is planted on
+    if cfg.event_features:  # a random subset per sample (drawn only then: 0 keeps every old sample as it was)
+        keys = rng.random((n, cfg.num_features))
+        carries = np.argsort(np.argsort(keys, 1), 1) < cfg.event_features
+    x[pos[:, None], steps[pos]] += pattern[None] * carries[pos][:, None, :]
     distractor = _add_distractors(rng, x, cfg, lengths, label, start)
     salient = np.zeros((n, t_max), dtype=bool)
     salient[pos[:, None], steps[pos]] = True
@@ -174,6 +183,7 @@ def generate_signal(cfg: SignalConfig = SignalConfig()) -> SignalData:
         salient=salient,
         event_start=np.where(label == 1, start, -1),
         distractor=distractor,
+        salient_cells=salient[:, :, None] & carries[:, None, :],
     )
 
 
@@ -225,8 +235,10 @@ def generate_box(cfg: BoxConfig = BoxConfig()) -> SignalData:
     x[rows, steps[:, :, None], feats[:, None, :]] += np.where(label == 1, 1.0, -1.0)[:, None, None] * cfg.amplitude
     salient = np.zeros((n, t), dtype=bool)
     salient[np.arange(n)[:, None], steps] = True
+    cells = np.zeros((n, t, d), dtype=bool)
+    cells[rows, steps[:, :, None], feats[:, None, :]] = True
     return SignalData(x.astype(np.float32), np.ones((n, t), dtype=bool), np.full(n, t, dtype=np.int64),
-                      label.astype(np.int64), salient, start.astype(np.int64), np.zeros(n, dtype=bool))
+                      label.astype(np.int64), salient, start.astype(np.int64), np.zeros(n, dtype=bool), cells)
 
 
 def generate_hmm(cfg: HMMConfig = HMMConfig()) -> SignalData:

@@ -139,3 +139,26 @@ def test_signal_reproducible_and_bad_config():
     assert np.array_equal(a.values, b.values)
     with pytest.raises(ValueError, match="event_len"):
         generate_signal(SignalConfig(event_len=10, min_len=5, max_len=8))
+
+
+def test_signal_event_on_some_features_has_cell_truth():
+    """event_features=k plants the pattern on k random features per sample and marks exactly those cells;
+    0 (the default) plants it on every feature and leaves every earlier sample as it was."""
+    cfg = SignalConfig(num_samples=400, max_len=40, min_len=20, num_features=4, seed=2, noise=0.0,
+                       distractor_prob=0.0)
+    every = generate_signal(cfg)
+    assert every.salient_cells.shape == (400, 40, 4)
+    np.testing.assert_array_equal(every.salient_cells, np.repeat(every.salient[:, :, None], 4, 2))
+    one = generate_signal(SignalConfig(**{**cfg.__dict__, "event_features": 1}))
+    pos = one.label == 1
+    np.testing.assert_array_equal(one.salient_cells.any(2), one.salient)
+    assert (one.salient_cells[pos].sum(2)[one.salient[pos]] == 1).all()  # one feature per event step
+    assert len(set(one.salient_cells[pos].any(1).argmax(1))) == 4  # which feature varies by sample
+    assert ((one.values != 0) == one.salient_cells).all()  # noise-free: the pattern lies exactly there
+    sub = one.subset(np.flatnonzero(pos)[:5])
+    assert sub.salient_cells.shape == (5, 40, 4)
+    with pytest.raises(ValueError, match="event_features"):
+        generate_signal(SignalConfig(num_features=2, event_features=3))
+    with_default = generate_signal(SignalConfig(num_samples=30, seed=5))
+    np.testing.assert_array_equal(with_default.values, generate_signal(SignalConfig(num_samples=30, seed=5,
+                                                                                    event_features=0)).values)
