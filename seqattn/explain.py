@@ -724,6 +724,9 @@ def explain_report(model, data, methods=None, n: int = 256, seed: int = 0):
     salient_cells = getattr(data, "salient_cells", None)
     label = getattr(data, "label", None)
     cells = influence_maps(model, x, mask, methods, seed=seed, empty="zeros", reduce=None)
+    feature_truth = None if salient_cells is None or x.dim() < 3 else np.asarray(salient_cells)[rows]
+    if feature_truth is not None and (feature_truth == feature_truth.any(2, keepdims=True)).all():
+        feature_truth = None  # every feature of a true step is true: any top feature is "right", say nothing
     maps = {name: c.sum(2) for name, c in cells.items()}  # [B, T], as reduce="time" gives
     ig = maps.get("integrated_gradients")
     records, curves = [], {}
@@ -733,8 +736,8 @@ def explain_report(model, data, methods=None, n: int = 256, seed: int = 0):
         if salient is not None:
             truth = np.asarray(salient)[rows]
             row.update(localisation(m.numpy(), truth, mask.numpy()))
-        if salient_cells is not None and x.dim() == 3:
-            row.update(feature_pointing(cells[name].numpy(), np.asarray(salient_cells)[rows], mask.numpy()))
+        if feature_truth is not None:
+            row.update(feature_pointing(cells[name].numpy(), feature_truth, mask.numpy()))
         d, i = deletion_insertion(model, x, mask, m)
         curves[name] = {"deletion": d, "insertion": i}
         row["deletion_auc"], row["insertion_auc"] = float(d.mean()), float(i.mean())

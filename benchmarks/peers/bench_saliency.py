@@ -12,7 +12,8 @@ TimeX's FreqShapes, SeqComb-UV, SeqComb-MV and LowVar, generated at the peers' t
     10 on HMM, 50 on ARMA).
 
 Models: on every labelled benchmark the attention-pooling classifier and the Transformer, trained here with
-seqattn.train.train_model on a BucketLoader (the pooling model with the shipped signal recipe's settings);
+seqattn.train.train_model on a BucketLoader (the pooling model with the shipped signal recipe's settings),
+or with ``--trainer fit`` by seqattn.fit.fit's defaults, as ``seqattn train --csv`` trains on a user's file;
 seqattn's classifiers are binary, so for TimeX's four classes the final layer is widened to four. On ARMA
 the benchmark's own fixed white box (tint ``Arma.get_white_box``: the summed squares of the salient cells),
 explained with the gradient and occlusion maps only (it has no attention).
@@ -94,6 +95,14 @@ class Explained(nn.Module):
         super().__init__()
         self.model, self.target = model, target
 
+    def __getattr__(self, name: str):
+        """Anything else the maps read (``spread`` of a model that reads patches, its config, ...) is the
+        wrapped model's."""
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(self._modules["model"], name)
+
     def forward(self, x, mask=None) -> SeqOutput:
         out = self.model(x, mask)
         target = self.target.repeat(len(x) // len(self.target))
@@ -156,7 +165,26 @@ def prefixes(data, per_sequence: int, rng) -> tuple[np.ndarray, np.ndarray, np.n
     return data.values[rows] * mask[..., None], mask, data.step_label[rows, ends]
 
 
-def train(name: str, kind: str, bench, train_data, val_data, epochs: int, seed: int = 0):
+def train_front_door(name: str, kind: str, train_data, seed: int = 0):
+    """``seqattn.fit.fit`` with its defaults, as ``seqattn train --csv`` trains on a user's file: the recipe,
+    schedule, scaling and validation split chosen from the data (here ``model=kind``)."""
+    from types import SimpleNamespace
+
+    from seqattn.fit import fit
+
+    if name == "hmm":
+        xs, ms, ys = prefixes(train_data, 4, np.random.default_rng(seed))
+    else:
+        xs, ms, ys = train_data.values, train_data.mask, train_data.label
+    start = time.perf_counter()
+    result = fit(SimpleNamespace(values=xs, mask=ms, label=ys), "classify", model=kind, seed=seed, progress=False)
+    return result.model.eval(), {"val_accuracy": float(result.report["value"]), "trainer": "seqattn.fit",
+                                 "train_seconds": round(time.perf_counter() - start, 1), "train_rows": int(len(xs))}
+
+
+def train(name: str, kind: str, bench, train_data, val_data, epochs: int, seed: int = 0, trainer: str = "fixed"):
+    if trainer == "fit":
+        return train_front_door(name, kind, train_data, seed)
     t, d = train_data.values.shape[1:]
     if name == "hmm":
         rng = np.random.default_rng(seed)
@@ -418,7 +446,7 @@ def run_benchmark(name: str, args) -> dict:
         val_data = generate_benchmark(name, n_val, seed=2)
         models = {}
         for kind in args.models.split(","):
-            model, info = train(name, kind, bench, train_data, val_data, args.epochs)
+            model, info = train(name, kind, bench, train_data, val_data, args.epochs, trainer=args.trainer)
             models[kind] = model
             result["models"][kind] = info
             print(f"[{name}] {kind}: {info}", flush=True)
@@ -496,7 +524,7 @@ def markdown(results: list[dict], meta: dict) -> str:
         lines += [f"## {DISPLAY[r['benchmark']]} (`{r['source']}`)", "",
                   f"train {r['n_train']}, test {r['n_test']}; explained sequences {r['explained_sequences']}, "
                   f"scored samples {r['scored_samples']}; {r['seconds']:.0f} s (`{r['command']}`). " +
-                  "; ".join(f"{k}: val accuracy {v['val_accuracy']:.3f} ({v['epochs']} epochs, {v['train_seconds']} s)"
+                  "; ".join(f"{k}: val accuracy {v['val_accuracy']:.3f} ({str(v['epochs']) + ' epochs' if 'epochs' in v else v['trainer']}, {v['train_seconds']} s)"
                             for k, v in r["models"].items()), ""]
         cols = [c for c in ("model", "method", "n", "auprc_tint", "aup_tint", "aur_tint", "auprc_timex", "aup_timex",
                             "aur_timex", "deletion_auc", "insertion_auc", "seconds_per_1k") if c in df]
@@ -550,6 +578,9 @@ def main() -> None:
     parser.add_argument("--small", action="store_true", help="10%% of the published sizes, few epochs, few inputs")
     parser.add_argument("--benchmarks", default=",".join(BENCHMARKS), help="comma-separated subset")
     parser.add_argument("--epochs", type=int, default=None, help="training epochs (default 5; --small 3)")
+    parser.add_argument("--trainer", choices=("fixed", "fit"), default="fixed",
+                        help="fixed: --epochs of train_model with the shipped signal recipe's settings; fit: "
+                             "seqattn.fit.fit's defaults, as `seqattn train --csv` trains (ignores --epochs)")
     parser.add_argument("--n-explain", type=int, default=None, help="explained test samples (default 64)")
     parser.add_argument("--n-hmm", type=int, default=None, help="explained HMM test sequences (default 8)")
     parser.add_argument("--mask-n", type=int, default=None, help="inputs for tint's mask methods (default 16)")

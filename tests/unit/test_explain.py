@@ -423,3 +423,22 @@ def test_feature_pointing_needs_the_step_and_the_feature():
     assert score["pointing_game_feature"] == pytest.approx(1 / 3) and score["feature_right"] == pytest.approx(0.5)
     with pytest.raises(ValueError, match="no sample"):
         feature_pointing(cells, np.zeros_like(truth), mask)
+
+
+def test_report_scores_the_top_feature_only_where_the_truth_names_features():
+    """Cell truth that marks every feature of a true step says nothing about features (every top feature would
+    be "right"): the report leaves the feature columns out there, and fills them where the truth picks features."""
+    from types import SimpleNamespace
+
+    from seqattn.config import BoxConfig
+    from seqattn.data import generate_box
+
+    model = tiny_model("pooling", "classify")
+    box = generate_box(BoxConfig(num_samples=40, max_len=20, num_features=3, box_len=4, box_features=1, seed=0))
+    box = SimpleNamespace(values=box.values, mask=box.mask, label=box.label, salient=box.salient,
+                          salient_cells=box.salient_cells)
+    report = explain_report(model, box, methods=["integrated_gradients", "random"], n=16)
+    assert {"pointing_game_feature", "feature_right"} <= set(report)
+    assert (report["pointing_game_feature"] <= report["pointing_game"]).all()
+    every = SimpleNamespace(**{**vars(box), "salient_cells": np.repeat(box.salient[:, :, None], 3, 2)})
+    assert "feature_right" not in explain_report(model, every, methods=["random"], n=16)

@@ -62,6 +62,9 @@ def test_next_value_app_map_selector():
     assert app.shown == pytest.approx(gradient, rel=1e-5, abs=1e-6)
     app.map_select.value = "consensus"
     assert app.shown.sum() == pytest.approx(1.0) and (app.shown >= 0).all()
+    app.map_select.value = "shapley"  # in the prediction's units: the values sum to prediction − mean
+    assert app.shown.sum() == pytest.approx(app.result.prediction - np.mean(app.values()), rel=1e-6, abs=1e-6)
+    assert NEXT_VALUE_MAPS["shapley"] in app.figure.axes[1].get_ylabel()
 
 
 def test_signal_app_attention_and_the_map_follow_the_event():
