@@ -602,11 +602,13 @@ def localisation(maps: np.ndarray, salient: np.ndarray, mask: np.ndarray) -> dic
             "base_rate": float(np.mean([salient[i, mask[i]].mean() for i in rows])), "n": int(len(rows))}
 
 
-def feature_pointing(cells: np.ndarray, salient_cells: np.ndarray, mask: np.ndarray) -> dict:
+def feature_pointing(cells: np.ndarray, salient_cells: np.ndarray, mask: np.ndarray, model=None, x=None) -> dict:
     """Does a feature×time map ``[N, T, D]`` name the right step *and* the right feature? Over samples
     with any true cell: ``pointing_game_feature`` is the share whose top step (largest Σ_d |m|) carries
     truth and whose top feature at that step (largest |m|) is a true cell; ``feature_right`` the share
-    of top steps inside the truth whose top feature is right."""
+    of top steps inside the truth whose top feature is right. With ``model`` and its inputs ``x``, also
+    ``pointing_game_infer``: the same with the feature named as ``seqattn infer`` names it, the one whose
+    removal alone moves the score most (:func:`step_features` at the map's top step)."""
     cells, truth = np.abs(np.asarray(cells, dtype=float)), np.asarray(salient_cells, bool)
     mask = np.asarray(mask, bool)
     rows = np.flatnonzero((truth & mask[:, :, None]).any((1, 2)))
@@ -617,8 +619,14 @@ def feature_pointing(cells: np.ndarray, salient_cells: np.ndarray, mask: np.ndar
     step_right = truth[rows, top].any(-1)
     feature = cells[rows, top].argmax(-1)
     both = step_right & truth[rows, top, feature]
-    return {"pointing_game_feature": float(both.mean()),
-            "feature_right": float(both.sum() / max(int(step_right.sum()), 1))}
+    out = {"pointing_game_feature": float(both.mean()),
+           "feature_right": float(both.sum() / max(int(step_right.sum()), 1))}
+    if model is not None:
+        idx = torch.as_tensor(rows)
+        effects = step_features(model, x[idx], torch.as_tensor(mask[rows]), torch.as_tensor(top)[:, None])
+        named = effects[:, 0].abs().argmax(-1).numpy()
+        out["pointing_game_infer"] = float((step_right & truth[rows, top, named]).mean())
+    return out
 
 
 @torch.no_grad()
@@ -737,7 +745,7 @@ def explain_report(model, data, methods=None, n: int = 256, seed: int = 0):
             truth = np.asarray(salient)[rows]
             row.update(localisation(m.numpy(), truth, mask.numpy()))
         if feature_truth is not None:
-            row.update(feature_pointing(cells[name].numpy(), feature_truth, mask.numpy()))
+            row.update(feature_pointing(cells[name].numpy(), feature_truth, mask.numpy(), model, x))
         d, i = deletion_insertion(model, x, mask, m)
         curves[name] = {"deletion": d, "insertion": i}
         row["deletion_auc"], row["insertion_auc"] = float(d.mean()), float(i.mean())

@@ -438,7 +438,8 @@ def test_report_scores_the_top_feature_only_where_the_truth_names_features():
     box = SimpleNamespace(values=box.values, mask=box.mask, label=box.label, salient=box.salient,
                           salient_cells=box.salient_cells)
     report = explain_report(model, box, methods=["integrated_gradients", "random"], n=16)
-    assert {"pointing_game_feature", "feature_right"} <= set(report)
+    assert {"pointing_game_feature", "pointing_game_infer", "feature_right"} <= set(report)
     assert (report["pointing_game_feature"] <= report["pointing_game"]).all()
+    assert (report["pointing_game_infer"] <= report["pointing_game"]).all()
     every = SimpleNamespace(**{**vars(box), "salient_cells": np.repeat(box.salient[:, :, None], 3, 2)})
     assert "feature_right" not in explain_report(model, every, methods=["random"], n=16)
