@@ -458,27 +458,27 @@ def shapley_map(model, x, mask, seed: int = 0, target=None, permutations: int = 
     player = torch.where(mask, position * players // length, torch.zeros_like(position))  # (B, T)
     n = int(players.max())
     g = torch.Generator().manual_seed(seed)
-    values = torch.zeros(b, n, dtype=torch.float64)
     pairs = max(1, permutations // 2)
-    rows = max(1, STEP_BUDGET // max(1, (n + 1) * t * (x.shape[2] if x.dim() == 3 else 1)))
-    for _ in range(pairs):
-        keys = torch.rand(b, n, generator=g)
-        for k in (keys, 1.0 - keys):  # an order and its reverse
-            k = k.masked_fill(torch.arange(n)[None, :] >= players, 2.0)  # absent players come last
-            rank = torch.argsort(torch.argsort(k, dim=1), dim=1)  # each player's place in the order
-            step_rank = rank.gather(1, player)  # (B, T)
-            for lo in range(0, b, rows):
-                hi = min(b, lo + rows)
-                shown = step_rank[lo:hi, None, :] < torch.arange(n + 1)[None, :, None]  # (b, n + 1, T)
-                sel = shown if x.dim() == 2 else shown.unsqueeze(-1)
-                xs = torch.where(sel, xg[lo:hi, None], base[lo:hi, None]).flatten(0, 1)
-                ms = mask[lo:hi, None].expand(-1, n + 1, -1).flatten(0, 1)
-                with torch.no_grad():
-                    out = score(xs, ms)
-                    if target is not None:
-                        out = out.gather(1, target[lo:hi].repeat_interleave(n + 1)[:, None]).squeeze(1)
-                f = out.double().reshape(hi - lo, n + 1)
-                values[lo:hi] += (f[:, 1:] - f[:, :-1]).gather(1, rank[lo:hi].clamp(max=n - 1))
+    keys = torch.rand(pairs, b, n, generator=g)
+    keys = torch.cat([keys, 1.0 - keys])  # each order and its reverse: (2·pairs, B, n)
+    keys = keys.masked_fill(torch.arange(n) >= players, 2.0)  # absent players come last
+    rank = torch.argsort(torch.argsort(keys, dim=-1), dim=-1).flatten(0, 1)  # each player's place, (orders·B, n)
+    step_rank = rank.gather(1, player.repeat(2 * pairs, 1))  # (orders·B, T)
+    row = torch.arange(b).repeat(2 * pairs)  # the sequence of each (order, sequence) pair
+    values = torch.zeros(b, n, dtype=torch.float64)
+    chunk = max(1, STEP_BUDGET // max(1, (n + 1) * t * (x.shape[2] if x.dim() == 3 else 1)))
+    for lo in range(0, len(row), chunk):  # every order of every sequence in as few forward passes as fit
+        hi, r = min(len(row), lo + chunk), row[lo : lo + chunk]
+        shown = step_rank[lo:hi, None, :] < torch.arange(n + 1)[None, :, None]  # (c, n + 1, T)
+        sel = shown if x.dim() == 2 else shown.unsqueeze(-1)
+        xs = torch.where(sel, xg[r, None], base[r, None]).flatten(0, 1)
+        ms = mask[r, None].expand(-1, n + 1, -1).flatten(0, 1)
+        with torch.no_grad():
+            out = score(xs, ms)
+            if target is not None:
+                out = out.gather(1, target[r].repeat_interleave(n + 1)[:, None]).squeeze(1)
+        f = out.double().reshape(hi - lo, n + 1)
+        values.index_add_(0, r, (f[:, 1:] - f[:, :-1]).gather(1, rank[lo:hi].clamp(max=n - 1)))
     values = values / (2 * pairs)
     size = torch.zeros(b, n, dtype=torch.float64).scatter_add_(1, player, mask.double()).clamp(min=1)
     return torch.where(mask, (values / size).gather(1, player), torch.zeros(b, t, dtype=torch.float64))
