@@ -452,6 +452,7 @@ def shapley_map(model, x, mask, seed: int = 0, target=None, permutations: int = 
     target = _check_target(model, xg, target)
     score = _score_fn(model, target)
     b, t = mask.shape
+    dev = mask.device
     position = mask.long().cumsum(1) - 1  # each valid step's place among its sequence's valid steps
     length = mask.sum(1, keepdim=True).clamp(min=1)
     players = length.clamp(max=SHAPLEY_PLAYERS)  # (B, 1)
@@ -459,17 +460,17 @@ def shapley_map(model, x, mask, seed: int = 0, target=None, permutations: int = 
     n = int(players.max())
     g = torch.Generator().manual_seed(seed)
     pairs = max(1, permutations // 2)
-    keys = torch.rand(pairs, b, n, generator=g)
+    keys = torch.rand(pairs, b, n, generator=g).to(dev)
     keys = torch.cat([keys, 1.0 - keys])  # each order and its reverse: (2·pairs, B, n)
-    keys = keys.masked_fill(torch.arange(n) >= players, 2.0)  # absent players come last
+    keys = keys.masked_fill(torch.arange(n, device=dev) >= players, 2.0)  # absent players come last
     rank = torch.argsort(torch.argsort(keys, dim=-1), dim=-1).flatten(0, 1)  # each player's place, (orders·B, n)
     step_rank = rank.gather(1, player.repeat(2 * pairs, 1))  # (orders·B, T)
-    row = torch.arange(b).repeat(2 * pairs)  # the sequence of each (order, sequence) pair
-    values = torch.zeros(b, n, dtype=torch.float64)
+    row = torch.arange(b, device=dev).repeat(2 * pairs)  # the sequence of each (order, sequence) pair
+    values = torch.zeros(b, n, dtype=torch.float64, device=dev)
     chunk = max(1, STEP_BUDGET // max(1, (n + 1) * t * (x.shape[2] if x.dim() == 3 else 1)))
     for lo in range(0, len(row), chunk):  # every order of every sequence in as few forward passes as fit
         hi, r = min(len(row), lo + chunk), row[lo : lo + chunk]
-        shown = step_rank[lo:hi, None, :] < torch.arange(n + 1)[None, :, None]  # (c, n + 1, T)
+        shown = step_rank[lo:hi, None, :] < torch.arange(n + 1, device=dev)[None, :, None]  # (c, n + 1, T)
         sel = shown if x.dim() == 2 else shown.unsqueeze(-1)
         xs = torch.where(sel, xg[r, None], base[r, None]).flatten(0, 1)
         ms = mask[r, None].expand(-1, n + 1, -1).flatten(0, 1)
@@ -480,8 +481,8 @@ def shapley_map(model, x, mask, seed: int = 0, target=None, permutations: int = 
         f = out.double().reshape(hi - lo, n + 1)
         values.index_add_(0, r, (f[:, 1:] - f[:, :-1]).gather(1, rank[lo:hi].clamp(max=n - 1)))
     values = values / (2 * pairs)
-    size = torch.zeros(b, n, dtype=torch.float64).scatter_add_(1, player, mask.double()).clamp(min=1)
-    return torch.where(mask, (values / size).gather(1, player), torch.zeros(b, t, dtype=torch.float64))
+    size = torch.zeros(b, n, dtype=torch.float64, device=dev).scatter_add_(1, player, mask.double()).clamp(min=1)
+    return torch.where(mask, (values / size).gather(1, player), torch.zeros((), dtype=torch.float64, device=dev))
 
 
 @register_map("contributions", task="next-value")
