@@ -205,26 +205,33 @@ def _cmd_predict(args) -> int:
         raise UsageError("give the values either positionally or with --values, not both")
     args.values = args.values or args.values_option
     model = _model_file(args.model_file, "next-value")
+    if args.map:
+        _check_map(model, args.map)
     if args.csv:
         if args.values:
             raise UsageError("give either values or --csv, not both")
         import numpy as np
 
-        from .api import recipe_arrays, run_arrays
+        from .api import explain_arrays, recipe_arrays, run_arrays
 
         d = _read_csv_for(model, args.csv, args)
         if d.lengths.min() < 2:
             k = int(np.argmin(d.lengths))
             raise UsageError(f"{args.csv}: {_id_col(d)}={d.ids[k]!r} has {d.lengths[k]} value; need at least 2")
+        if args.map and not args.json:
+            raise UsageError("--map with --csv adds each row's map to the --json output; give --json too")
         if args.json:  # every row's recipe too, as for a single sequence
             prediction, attention, influence, contribution = recipe_arrays(
                 model, d.values, d.lengths, args.recipe, progress=_show_progress(len(d)))
             _check_rows(d, prediction, np.concatenate([attention, influence, contribution], 1))
+            shares = (explain_arrays(model, d.values, d.lengths, args.map, progress=_show_progress(len(d)))
+                      if args.map else [None] * len(d))
             _write_lines(
                 _dumps({"sequence_id": _json_id(i), "prediction": float(p), "attention": _rounded(a[:n]),
-                        "influence": _significant(w[:n]), "contributions": _significant(c[:n])})
-                for i, p, a, w, c, n in zip(d.ids, prediction, attention, influence, contribution, d.lengths,
-                                            strict=True)
+                        "influence": _significant(w[:n]), "contributions": _significant(c[:n]),
+                        **({} if m is None else {"map": args.map, "map_shares": _rounded(m[:n])})})
+                for i, p, a, w, c, n, m in zip(d.ids, prediction, attention, influence, contribution, d.lengths,
+                                               shares, strict=True)
             )
             return 0
         prediction, attention = run_arrays(model, d.values, d.lengths, progress=_show_progress(len(d)))
@@ -236,9 +243,18 @@ def _cmd_predict(args) -> int:
     from .api import predict_next
 
     p = predict_next(args.values, model, recipe_method=args.recipe)
+    shares = None
+    if args.map:
+        import numpy as np
+
+        from .api import explain_arrays
+
+        values = np.asarray([[float(v) for v in args.values]])
+        shares = explain_arrays(model, values, np.asarray([values.shape[1]]), args.map)[0]
     if args.json:
         print(_dumps({"prediction": p.prediction, "attention": _rounded(p.attention),
-                      "influence": _significant(p.influence), "contributions": _significant(p.contributions)}))
+                      "influence": _significant(p.influence), "contributions": _significant(p.contributions),
+                      **({} if shares is None else {"map": args.map, "map_shares": _rounded(shares)})}))
     else:
         from .influence import format_recipe
 
@@ -246,7 +262,8 @@ def _cmd_predict(args) -> int:
         print(f"Predicted next value: {_human_value(p.prediction)}")
         print(f"recipe: {format_recipe(p.prediction, p.influence, [float(v) for v in args.values], times=times)}")
         for t, (v, w, i, c) in enumerate(zip(args.values, p.attention, p.influence, p.contributions, strict=True)):
-            print(f"t={t} value={float(v):g} weight={w:.4f} influence={i:+.3f} contribution={c:+.4g}")
+            extra = "" if shares is None else f" {args.map}={shares[t]:.4f}"
+            print(f"t={t} value={float(v):g} weight={w:.4f} influence={i:+.3f} contribution={c:+.4g}{extra}")
     return 0
 
 
@@ -580,6 +597,10 @@ def _add_predict(sub) -> None:
                         "gradient (the full gradient, = IG from the mean). A sequence longer than the model's "
                         "max_len gets weight 0 before its window, and its contributions are taken from the "
                         "window's mean")
+    s.add_argument("--map", default=None,
+                   help="also give this influence map's share of every step (absolute, summing to 1 over the "
+                        "steps): shapley (the steps whose removal moves the forecast most), occlusion, "
+                        "integrated_gradients, consensus, ... (with --csv: in the --json output)")
     add_column_options(s)
     s.set_defaults(func=_cmd_predict)
 

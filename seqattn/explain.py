@@ -460,7 +460,9 @@ def shapley_map(model, x, mask, seed: int = 0, target=None, permutations: int = 
     n = int(players.max())
     g = torch.Generator().manual_seed(seed)
     pairs = max(1, permutations // 2)
-    keys = torch.rand(pairs, b, n, generator=g).to(dev)
+    # the same draws for every sequence (the first n of SHAPLEY_PLAYERS): a sequence's map depends on its own
+    # values, its length and the seed, never on which other sequences share its batch
+    keys = torch.rand(pairs, 1, SHAPLEY_PLAYERS, generator=g)[:, :, :n].expand(pairs, b, n).to(dev)
     keys = torch.cat([keys, 1.0 - keys])  # each order and its reverse: (2·pairs, B, n)
     keys = keys.masked_fill(torch.arange(n, device=dev) >= players, 2.0)  # absent players come last
     rank = torch.argsort(torch.argsort(keys, dim=-1), dim=-1).flatten(0, 1)  # each player's place, (orders·B, n)

@@ -107,6 +107,23 @@ def test_predict_csv_json_lines_in_order_of_first_appearance(nv_csv):
     assert len(by_id["7"]["attention"]) == 3
 
 
+def test_predict_map_option_gives_each_steps_share(nv_csv):
+    """--map NAME adds that map's shares (absolute, summing to 1) beside the recipe: as a column of the text
+    output, as "map_shares" in --json and in every --csv --json row; the same sequence gets the same shares
+    either way. A map the model has not, or --map with --csv but no --json, is a one-line usage error."""
+    one = json.loads(run("predict", "--json", "--map", "shapley", 2, 4, 6, 8, 10).stdout)
+    assert one["map"] == "shapley" and len(one["map_shares"]) == 5
+    assert sum(one["map_shares"]) == pytest.approx(1.0, abs=1e-5) and np.argmax(one["map_shares"]) == 4
+    text = run("predict", "--map", "shapley", 2, 4, 6, 8, 10).stdout
+    assert text.splitlines()[-1].endswith(f"shapley={one['map_shares'][4]:.4f}")
+    rows = {str(r["sequence_id"]): r for r in map(json.loads, run("predict", "--csv", nv_csv, "--json", "--map",
+                                                                      "shapley").stdout.splitlines())}
+    assert rows["lin"]["map_shares"] == pytest.approx(one["map_shares"], abs=1e-6)
+    assert "map" not in json.loads(run("predict", "--json", 2, 4, 6).stdout)
+    assert_bad_input(run("predict", "--map", "rollout", 2, 4, 6), "--map 'rollout' is not a map for this model")
+    assert_bad_input(run("predict", "--csv", nv_csv, "--map", "shapley"), "give --json too")
+
+
 def test_predict_csv_json_carries_every_rows_recipe(tmp_path):
     """Each row's influence and contributions, as `predict V1 V2 ...` gives them for one sequence, also for a
     row longer than the model reads (its earlier steps get 0) and with --recipe gradient."""

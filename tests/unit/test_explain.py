@@ -407,6 +407,8 @@ def test_shapley_cost_is_bounded_and_padding_never_changes_it():
     wider = torch.cat([x, torch.zeros(2, 7, x.shape[2])], 1)
     more = feature_time_map(model, wider, valid_mask(mask.sum(1), t + 7), "shapley", signed=True)
     torch.testing.assert_close(more[:, :t], cells, rtol=1e-5, atol=1e-6)
+    alone = feature_time_map(model, x[1:, : t - 50], mask[1:, : t - 50], "shapley", signed=True)
+    torch.testing.assert_close(alone[0], cells[1, : t - 50], rtol=1e-5, atol=1e-6)  # its batch changes nothing
 
 
 def test_feature_pointing_needs_the_step_and_the_feature():
