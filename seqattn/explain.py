@@ -67,7 +67,7 @@ MAPS: dict = {}  # name -> fn(model, x, mask, seed=, ig_steps=, window=) -> [B, 
 DEFAULT_MAP = "consensus"
 OCCLUSION_POSITIONS = 256  # occlusion windows per sequence at most: longer inputs slide by more than a step
 STEP_BUDGET = 1 << 17  # sequence-steps per batched forward pass inside a map (bounds memory at any length)
-SHAPLEY_PERMUTATIONS = 32  # sampled orders of the steps (16 antithetic pairs) per Shapley map
+SHAPLEY_PERMUTATIONS = 64  # sampled orders of the steps (32 antithetic pairs) per Shapley map
 SHAPLEY_PLAYERS = 64  # steps a Shapley map values apart at most: longer inputs are cut into this many stretches
 CONSENSUS_PARTS = ("integrated_gradients", "occlusion", "attention_norm")
 
