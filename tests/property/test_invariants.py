@@ -60,3 +60,33 @@ def test_packed_and_unpacked_lstm_paths_agree(lengths, seed):
             alone = model(x[i : i + 1, :n])
             torch.testing.assert_close(alone.prediction, batch.prediction[i : i + 1], rtol=1e-4, atol=1e-5)
             torch.testing.assert_close(alone.attention[0], batch.attention[i, :n], rtol=1e-4, atol=1e-6)
+
+
+@settings(max_examples=25, deadline=None)
+@given(key=KEYS, lengths=st.lists(st.integers(2, 12), min_size=1, max_size=4), extra=st.integers(1, 5),
+       seed=st.integers(0, 10_000))
+def test_shapley_values_sum_exactly_ignore_padding_and_their_batch(key, lengths, extra, seed):
+    """Every sampled order telescopes: a sequence's Shapley values sum to score(x) − score(baseline); padding
+    gets 0; extra padding columns, or the other sequences of the batch, change nothing."""
+    from seqattn.explain import feature_time_map
+    from seqattn.tasks import task_of
+
+    model, task = MODELS[key], key[1]
+    t = max(lengths)
+    mask = valid_mask(torch.tensor(lengths), t)
+    x = model_input(task, len(lengths), t, seed)
+    x = x * (mask if x.dim() == 2 else mask.unsqueeze(-1))
+    values = feature_time_map(model, x, mask, "shapley", signed=True)
+    tk = task_of(model)
+    base = tk.baseline(x.to(tk.dtype), mask)
+    with torch.no_grad():
+        change = (tk.score(model(x.to(tk.dtype), mask)) - tk.score(model(base, mask))).double()
+    torch.testing.assert_close(values.sum((1, 2)), change, rtol=1e-4, atol=1e-5)
+    assert torch.all(values[~mask] == 0)
+    pad = torch.zeros(len(lengths), extra, *x.shape[2:], dtype=x.dtype)
+    wider = feature_time_map(model, torch.cat([x, pad], 1), valid_mask(torch.tensor(lengths), t + extra), "shapley",
+                             signed=True)
+    torch.testing.assert_close(wider[:, :t], values, rtol=1e-4, atol=1e-5)
+    last = len(lengths) - 1  # the last sequence alone, cut to its own length
+    alone = feature_time_map(model, x[last:, : lengths[last]], mask[last:, : lengths[last]], "shapley", signed=True)
+    torch.testing.assert_close(alone[0], values[last, : lengths[last]], rtol=1e-4, atol=1e-5)
