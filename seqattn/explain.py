@@ -118,6 +118,18 @@ def _score_fn(model: nn.Module, target=None):
     return score
 
 
+def _rows_score(model: nn.Module, target):
+    """``fn(inputs, mask, rows) -> [len(inputs)]``: the explained score of each input, the task's score or,
+    with a ``target``, log P(target[rows]) (``rows``: each input's sequence, for batches of perturbed copies)."""
+    score = _score_fn(model, target)
+
+    def explained(inputs, mask, rows):
+        out = score(inputs, mask)
+        return out if target is None else out.gather(1, target[rows, None]).squeeze(1)
+
+    return explained
+
+
 def _check_target(model: nn.Module, x: torch.Tensor, target):
     """``target`` as a ``[B]`` long tensor of class indices (an int is one class for every row), or None."""
     if target is None:
@@ -307,11 +319,10 @@ def step_features(model: nn.Module, x: torch.Tensor, mask: torch.Tensor, steps: 
     b, k = steps.shape
     d = x3.shape[-1]
     target = _check_target(model, x, target)
-    score = _score_fn(model.eval(), target)
+    score = _rows_score(model.eval(), target)
 
     def explained(inputs, m, rows):
-        out = score(inputs if x.dim() == 3 else inputs[..., 0], m)
-        return out if target is None else out.gather(1, target[rows, None]).squeeze(1)
+        return score(inputs if x.dim() == 3 else inputs[..., 0], m, rows)
 
     base = task.baseline(x, mask).reshape(x3.shape)
     full = explained(x3, mask, torch.arange(b)).double()
@@ -449,8 +460,7 @@ def shapley_map(model, x, mask, seed: int = 0, target=None, permutations: int = 
     task = task_of(model)
     xg = x.detach().to(task.dtype)
     base = task.baseline(xg, mask)
-    target = _check_target(model, xg, target)
-    score = _score_fn(model, target)
+    score = _rows_score(model, _check_target(model, xg, target))
     b, t = mask.shape
     dev = mask.device
     position = mask.long().cumsum(1) - 1  # each valid step's place among its sequence's valid steps
@@ -477,10 +487,7 @@ def shapley_map(model, x, mask, seed: int = 0, target=None, permutations: int = 
         xs = torch.where(sel, xg[r, None], base[r, None]).flatten(0, 1)
         ms = mask[r, None].expand(-1, n + 1, -1).flatten(0, 1)
         with torch.no_grad():
-            out = score(xs, ms)
-            if target is not None:
-                out = out.gather(1, target[r].repeat_interleave(n + 1)[:, None]).squeeze(1)
-        f = out.double().reshape(hi - lo, n + 1)
+            f = score(xs, ms, r.repeat_interleave(n + 1)).double().reshape(hi - lo, n + 1)
         values.index_add_(0, r, (f[:, 1:] - f[:, :-1]).gather(1, rank[lo:hi].clamp(max=n - 1)))
     values = values / (2 * pairs)
     size = torch.zeros(b, n, dtype=torch.float64, device=dev).scatter_add_(1, player, mask.double()).clamp(min=1)

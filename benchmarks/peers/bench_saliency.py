@@ -165,6 +165,14 @@ def prefixes(data, per_sequence: int, rng) -> tuple[np.ndarray, np.ndarray, np.n
     return data.values[rows] * mask[..., None], mask, data.step_label[rows, ends]
 
 
+def training_rows(name: str, data, per_sequence: int, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(values, mask, labels) a classifier trains on: HMM's random prefixes (``per_sequence`` per sequence),
+    else the sequences themselves."""
+    if name == "hmm":
+        return prefixes(data, per_sequence, rng)
+    return data.values, data.mask, data.label
+
+
 def train_front_door(name: str, kind: str, train_data, seed: int = 0):
     """``seqattn.fit.fit`` with its defaults, as ``seqattn train --csv`` trains on a user's file: the recipe,
     schedule, scaling and validation split chosen from the data (here ``model=kind``)."""
@@ -172,10 +180,7 @@ def train_front_door(name: str, kind: str, train_data, seed: int = 0):
 
     from seqattn.fit import fit
 
-    if name == "hmm":
-        xs, ms, ys = prefixes(train_data, 4, np.random.default_rng(seed))
-    else:
-        xs, ms, ys = train_data.values, train_data.mask, train_data.label
+    xs, ms, ys = training_rows(name, train_data, 4, np.random.default_rng(seed))
     start = time.perf_counter()
     result = fit(SimpleNamespace(values=xs, mask=ms, label=ys), "classify", model=kind, seed=seed, progress=False)
     return result.model.eval(), {"val_accuracy": float(result.report["value"]), "trainer": "seqattn.fit",
@@ -186,13 +191,9 @@ def train(name: str, kind: str, bench, train_data, val_data, epochs: int, seed: 
     if trainer == "fit":
         return train_front_door(name, kind, train_data, seed)
     t, d = train_data.values.shape[1:]
-    if name == "hmm":
-        rng = np.random.default_rng(seed)
-        xs, ms, ys = prefixes(train_data, 4, rng)
-        xv, mv, yv = prefixes(val_data, 2, rng)
-    else:
-        xs, ms, ys = train_data.values, train_data.mask, train_data.label
-        xv, mv, yv = val_data.values, val_data.mask, val_data.label
+    rng = np.random.default_rng(seed)
+    xs, ms, ys = training_rows(name, train_data, 4, rng)
+    xv, mv, yv = training_rows(name, val_data, 2, rng)
     set_seed(seed)
     model = widen(build_model(kind, "classify", model_configs(d, t)[kind]), bench.num_classes)
     start = time.perf_counter()
