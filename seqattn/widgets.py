@@ -314,11 +314,13 @@ class _SignalFigure:
         self.canvas.animate(*self.lines, self.event, self.strip, self.heat)
         self.limit = 0.0
 
-    def draw(self, values, salient, cells) -> bytes:
-        """Update the artists and return the PNG (the value axis only grows: it does not jump)."""
+    def draw(self, values, salient, cells, bound: float = 0.0) -> bytes:
+        """Update the artists and return the PNG. The value axis only grows, to cover ``values`` and
+        ``bound`` (the largest |value| the current amplitude, noise and seed give at any event position), so
+        it does not jump, and dragging the event redraws only the artists, never the whole figure."""
         for d, line in enumerate(self.lines):
             line.set_ydata(values[:, d])
-        self.limit = max(self.limit, float(np.abs(values).max()) * 1.1 or 1.0)
+        self.limit = max(self.limit, max(float(np.abs(values).max()), bound) * 1.1 or 1.0)
         self.top.set_ylim(-self.limit, self.limit)
         steps = np.flatnonzero(salient)
         self.event.set_visible(len(steps) > 0)
@@ -367,7 +369,9 @@ class SignalApp:
         inside = "inside" if salient[t] else "outside"
         self.text.value = (f"<b>P(class=1) = {self.result.prediction:.3f}</b> &nbsp; {self.map_select.value}: "
                            f"top step t={t} (share {share:.3f}, {inside} the event), top feature x{feature}")
-        self.output.value = self._canvas.draw(self.values, salient, self.cells)
+        bound = signal_bound(self.length, self.model.config.num_features, self.amplitude.value, self.noise.value,
+                             seed=self.seed.value)
+        self.output.value = self._canvas.draw(self.values, salient, self.cells, bound)
 
 
 def make_signal_sequence(length: int, num_features: int, position: int, amplitude: float, noise: float,
@@ -382,6 +386,17 @@ def make_signal_sequence(length: int, num_features: int, position: int, amplitud
     salient = np.zeros(length, dtype=bool)
     salient[position : position + event_len] = amplitude != 0
     return x.astype(np.float32), salient
+
+
+def signal_bound(length: int, num_features: int, amplitude: float, noise: float, event_len: int = 6,
+                 seed: int = 0) -> float:
+    """An upper bound on |value| of :func:`make_signal_sequence` at every event position: the largest
+    |noise| plus the pattern's peak."""
+    from .data import signal_pattern
+
+    rng = np.random.default_rng(seed)
+    peak = float(np.abs(signal_pattern(event_len, num_features, amplitude)).max())
+    return float(abs(noise) * np.abs(rng.standard_normal((length, num_features))).max()) + peak
 
 
 def signal_app(model=None, length: int = 64, continuous: bool = True) -> SignalApp:

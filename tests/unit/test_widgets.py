@@ -117,6 +117,25 @@ def test_make_signal_sequence_marks_the_event():
     assert x.shape == (20, 3) and salient.sum() == 6 and salient[5] and not salient[11]
 
 
+def test_signal_bound_covers_every_event_position_and_dragging_keeps_the_axis():
+    """The value axis is sized for every position at once: dragging the event never grows it (so an update
+    redraws only the artists), while a larger amplitude still does."""
+    from seqattn.widgets import signal_bound
+
+    bound = signal_bound(40, 3, 2.5, 0.7, seed=4)
+    peaks = [np.abs(make_signal_sequence(40, 3, p, 2.5, 0.7, seed=4)[0]).max() for p in range(35)]
+    assert max(peaks) <= bound <= max(peaks) + 2.5
+    pytest.importorskip("captum")
+    app = signal_app(length=40)
+    limits = set()
+    for position in range(2, 30, 3):
+        app.position.value = position
+        limits.add(app.figure.axes[0].get_ylim())
+    assert len(limits) == 1
+    app.amplitude.value = app.amplitude.max
+    assert app.figure.axes[0].get_ylim()[1] > max(limits)[1]
+
+
 def test_events_app_shows_the_picked_accounts_events_and_their_influence():
     """Flagged accounts come first; the table is the account's rows with an influence bar; for the shipped
     event model the top row of a flagged fraud account is a planted row; picking another account updates
