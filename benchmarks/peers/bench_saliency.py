@@ -70,7 +70,7 @@ from torch import nn  # noqa: E402
 
 from seqattn.data.loaders import BucketLoader  # noqa: E402
 from seqattn.data.saliency_benchmarks import BENCHMARKS, arma_white_box, generate_benchmark  # noqa: E402
-from seqattn.explain import DEFAULT_MAP, deletion_insertion, influence_map  # noqa: E402
+from seqattn.explain import DEFAULT_MAP, applicable, deletion_insertion, influence_map  # noqa: E402
 from seqattn.models import SeqOutput, build_model  # noqa: E402
 from seqattn.pretrain import signal_recipe  # noqa: E402
 from seqattn.train import TrainConfig, set_seed, train_model  # noqa: E402
@@ -287,6 +287,8 @@ def seqattn_maps(model, x, mask, per_step: bool = False) -> dict:
         for method in SEQATTN_MAPS + ("consensus",):
             if isinstance(model, WhiteBox) and (method.startswith("attention") or method == "consensus"):
                 continue
+            if not isinstance(model, WhiteBox) and not applicable(model, method):
+                continue  # e.g. attention_norm of the random-kernel classifier (no pooling attention)
             m, s = timed(lambda method=method: influence_map(model, x, mask, method, reduce=None))
             out[f"seqattn:{method}"] = (m.numpy(), s)
         return out
