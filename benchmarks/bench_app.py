@@ -7,7 +7,8 @@
    random value inside its range; among the edits that move the prediction by more than 3 mean steps
    (the mean |first difference| of the edited sequence), how often is the edited step the largest
    |contribution|? The goal is ≥ 95 % of such trials. (The same rate for other maps, and for the
-   contributions of the full-gradient recipe, for comparison.)
+   contributions of the full-gradient recipe, for comparison; and the rate split by how far the edited
+   step itself moved, in mean steps: a small edit that moves the forecast a lot switched the model's rule.)
 
 Run: python benchmarks/bench_app.py   (~2 minutes on 2 cores; --quick for a smoke run)
 Writes benchmarks/results/app.json.
@@ -68,7 +69,7 @@ def edit_trials(app, trials: int, seed: int = 0) -> dict:
     """Random strong single-step edits in the app: is the edited step the largest |contribution|?"""
     rng = np.random.default_rng(seed)
     names = list(PRESETS)
-    hits, strong, misses = 0, 0, []
+    hits, strong, misses, by_size = 0, 0, [], {}
     by_map = dict.fromkeys((*OTHER_MAPS, "contributions (gradient recipe)"), 0)
     for _ in range(trials):
         app.preset.value = names[rng.integers(len(names))]
@@ -76,6 +77,7 @@ def edit_trials(app, trials: int, seed: int = 0) -> dict:
         before = app.result.prediction
         k = int(rng.integers(app.length.value))
         slider = app.sliders[k]
+        old = slider.value
         slider.value = float(np.round(rng.uniform(slider.min, slider.max), 6))
         values = np.asarray(app.values())
         mean_step = float(np.abs(np.diff(values)).mean())
@@ -84,6 +86,8 @@ def edit_trials(app, trials: int, seed: int = 0) -> dict:
         strong += 1
         top = int(np.argmax(np.abs(app.result.contributions)))
         hits += top == k
+        size = "step moved ≥ 3 mean steps" if abs(slider.value - old) >= 3 * mean_step else "step moved < 3 mean steps"
+        by_size.setdefault(size, []).append(int(top == k))
         x = torch.from_numpy(np.asarray(values, dtype=np.float64)[None])
         for name in OTHER_MAPS:  # the same question of the other maps, for comparison
             other = influence_map(app.model, x, method=name, empty="zeros")[0].numpy()
@@ -95,7 +99,10 @@ def edit_trials(app, trials: int, seed: int = 0) -> dict:
                            "top": top, "prediction": round(app.result.prediction, 3)})
     return {"trials": trials, "strong_edits": strong, "edited_step_is_top": hits,
             "rate": round(hits / max(strong, 1), 4),
-            "rate_by_other_map": {m: round(v / max(strong, 1), 4) for m, v in by_map.items()}, "misses": misses}
+            "rate_by_other_map": {m: round(v / max(strong, 1), 4) for m, v in by_map.items()},
+            "rate_by_edit_size": {k: {"strong_edits": len(v), "rate": round(float(np.mean(v)), 4)}
+                                  for k, v in sorted(by_size.items())},
+            "misses": misses}
 
 
 def main() -> None:
@@ -111,7 +118,8 @@ def main() -> None:
         print(f"{name:28s} median {row['median_ms']:7.1f} ms   p95 {row['p95_ms']:7.1f} ms", flush=True)
     edits = edit_trials(app, trials)
     print(f"strong edits: {edits['strong_edits']} of {edits['trials']} trials; the edited step is the largest "
-          f"|contribution| in {edits['rate']:.1%}; the top step of other maps: {edits['rate_by_other_map']}")
+          f"|contribution| in {edits['rate']:.1%}; the top step of other maps: {edits['rate_by_other_map']}; "
+          f"by how far the edited step itself moved: {edits['rate_by_edit_size']}")
     if not args.quick:
         write("app", {"latency": latency, "edits": edits, "goal": {"latency_ms": 150, "edit_rate": 0.95}})
 
