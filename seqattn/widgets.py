@@ -380,12 +380,16 @@ def make_signal_sequence(length: int, num_features: int, position: int, amplitud
     scaled by ``noise``) and its salient mask ``[T]``."""
     from .data import signal_pattern
 
-    rng = np.random.default_rng(seed)
-    x = noise * rng.standard_normal((length, num_features))
+    x = noise * _signal_noise(length, num_features, seed)
     x[position : position + event_len] += signal_pattern(event_len, num_features, amplitude)
     salient = np.zeros(length, dtype=bool)
     salient[position : position + event_len] = amplitude != 0
     return x.astype(np.float32), salient
+
+
+def _signal_noise(length: int, num_features: int, seed: int) -> np.ndarray:
+    """The app's unit background noise ``[T, D]`` for ``seed`` (the same at every event position)."""
+    return np.random.default_rng(seed).standard_normal((length, num_features))
 
 
 def signal_bound(length: int, num_features: int, amplitude: float, noise: float, event_len: int = 6,
@@ -394,9 +398,8 @@ def signal_bound(length: int, num_features: int, amplitude: float, noise: float,
     |noise| plus the pattern's peak."""
     from .data import signal_pattern
 
-    rng = np.random.default_rng(seed)
     peak = float(np.abs(signal_pattern(event_len, num_features, amplitude)).max())
-    return float(abs(noise) * np.abs(rng.standard_normal((length, num_features))).max()) + peak
+    return abs(noise) * float(np.abs(_signal_noise(length, num_features, seed)).max()) + peak
 
 
 def signal_app(model=None, length: int = 64, continuous: bool = True) -> SignalApp:

@@ -367,12 +367,15 @@ def consensus_cells(maps: dict, mask) -> tuple[np.ndarray, float] | None:
     names = ("captum:IntegratedGradients", "captum:Occlusion", "seqattn:attention_norm")
     if not all(n in maps for n in names):
         return None
-    parts = []
-    for n in names:
-        m = maps[n][0] * mask.numpy()[..., None]
-        total = m.reshape(len(m), -1).sum(1)[:, None, None]
-        parts.append(np.where(total > 0, m / np.maximum(total, 1e-300), 0.0))
+    parts = [shares(maps[n][0] * mask.numpy()[..., None]) for n in names]
     return sum(parts) / 3, sum(maps[n][1] for n in names)
+
+
+def shares(cells: np.ndarray) -> np.ndarray:
+    """Non-negative cells ``[B, T, D]`` as each sequence's shares (0 where a sequence's map is all 0), the
+    per-part normalisation before a consensus averages parts."""
+    total = cells.reshape(len(cells), -1).sum(1)[:, None, None]
+    return np.where(total > 0, cells / np.maximum(total, 1e-300), 0.0)
 
 
 def tint_maps(model, x, mask, n: int, epochs: dict, errors: dict) -> dict:

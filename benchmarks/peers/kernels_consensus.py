@@ -9,7 +9,6 @@ Run: .venv-saliency/bin/python benchmarks/peers/kernels_consensus.py   (~12 minu
 Writes benchmarks/results/kernels_consensus.json.
 """
 
-import json
 import os
 import sys
 import time
@@ -19,20 +18,13 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import bench_saliency as bench  # noqa: E402
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from common import write  # noqa: E402
 
 from seqattn.data.saliency_benchmarks import BENCHMARKS, generate_benchmark  # noqa: E402
 from seqattn.explain import influence_map  # noqa: E402
 
 SETS = ("freqshapes", "seqcomb_uv", "lowvar")
-
-
-def normalised(cells: np.ndarray) -> np.ndarray:
-    """|cells| as each sequence's shares (the consensus's own per-part normalisation)."""
-    a = np.abs(cells)
-    total = a.reshape(len(a), -1).sum(1)[:, None, None]
-    return np.where(total > 0, a / np.maximum(total, 1e-300), 0.0)
 
 
 def run(name: str) -> dict:
@@ -50,7 +42,8 @@ def run(name: str) -> dict:
         maps[f"integrated_gradients ({steps} steps)"] = influence_map(explained, x, mask, "integrated_gradients",
                                                                       reduce=None, ig_steps=steps).numpy()
         seconds[steps] = round(time.perf_counter() - start, 1)
-    occ, cam, ig = (normalised(maps[m]) for m in ("occlusion", "attention", "integrated_gradients (256 steps)"))
+    # unsigned maps from influence_map are already >= 0, as shares() needs
+    occ, cam, ig = (bench.shares(maps[m]) for m in ("occlusion", "attention", "integrated_gradients (256 steps)"))
     maps["occlusion + CAM (no IG)"] = (occ + cam) / 2
     maps["occlusion + IG (no CAM)"] = (occ + ig) / 2
     maps["occlusion + CAM + IG (256 steps)"] = (occ + cam + ig) / 3
@@ -65,11 +58,7 @@ def main() -> None:
         results[name] = run(name)
         for method, row in results[name]["rows"].items():
             print(f"{name:11s} {method:34s} AUPRC timex {row['auprc_timex']:.3f} tint {row['auprc_tint']:.3f}", flush=True)
-    out = HERE.parent / "results" / "kernels_consensus.json"
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text(json.dumps(results, indent=1) + "\n")
-    tmp.replace(out)
-    print(f"wrote {out}")
+    print(f"wrote {write('kernels_consensus', results)}")
 
 
 if __name__ == "__main__":
