@@ -66,7 +66,7 @@ MAPS: dict = {}  # name -> fn(model, x, mask, seed=, ig_steps=, window=) -> [B, 
 # attention map reached at least Integrated Gradients' AUPRC on all five.
 DEFAULT_MAP = "consensus"
 OCCLUSION_POSITIONS = 256  # occlusion windows per sequence at most: longer inputs slide by more than a step
-STEP_BUDGET = 1 << 17  # sequence-steps per batched forward pass inside a map (bounds memory at any length)
+STEP_BUDGET = 1 << 17  # sequence-steps per batched pass inside a map at most (bounds memory at any length)
 SHAPLEY_PERMUTATIONS = 64  # sampled orders of the steps (32 antithetic pairs) per Shapley map
 SHAPLEY_PLAYERS = 64  # steps a Shapley map values apart at most: longer inputs are cut into this many stretches
 CONSENSUS_PARTS = ("integrated_gradients", "occlusion", "attention_norm")
@@ -103,6 +103,18 @@ def applicable(model: nn.Module, method: str) -> bool:
 
     needs, task = MAPS[method].needs, getattr(MAPS[method], "task", None)
     return (needs is None or needs in capabilities(model)) and (task is None or task_of(model).name == task)
+
+
+def steps_per_pass(model: nn.Module, gradient: bool = False) -> int:
+    """Sequence-steps per batched pass inside a map: :data:`STEP_BUDGET`, or fewer where the model declares
+    that smaller batches run faster (``model.explain_steps``: ``{"forward": n, "gradient": n}``, for passes
+    without and with a backward pass). Only the batching changes, never the map (to float rounding). On 32
+    sequences of 200 steps (``benchmarks/bench_passes.py``, 2 CPU threads), the Transformer, whose
+    [B, H, T, T] attention outgrows the CPU's caches in large batches, ran occlusion 2.3× and Integrated
+    Gradients 2.0× faster at 8,192 steps per pass than at 131,072; the random-kernel classifier ran
+    Integrated Gradients 2.4× faster."""
+    own = getattr(model, "explain_steps", {}).get("gradient" if gradient else "forward", STEP_BUDGET)
+    return max(1, min(STEP_BUDGET, int(own)))
 
 
 def _score_fn(model: nn.Module, target=None):
@@ -406,7 +418,7 @@ def integrated_gradients_map(model, x, mask, ig_steps: int = 32, target=None, **
     """Integrated Gradients from the task's baseline (Captum)."""
     from captum.attr import IntegratedGradients
 
-    batch = max(1, min(len(x) * ig_steps, STEP_BUDGET // max(1, x.shape[1])))  # bounded memory at any length
+    batch = max(1, min(len(x) * ig_steps, steps_per_pass(model, gradient=True) // max(1, x.shape[1])))
     return _captum_map(model, x, mask, lambda score, xg, base, target: IntegratedGradients(score).attribute(
         xg.requires_grad_(), baselines=base, target=target, additional_forward_args=(mask,), n_steps=ig_steps,
         internal_batch_size=batch), target)
@@ -430,7 +442,7 @@ def occlusion_map(model, x, mask, window: int = 3, target=None, **_):
     t = x.shape[1]
     stride = max(1, -(-t // OCCLUSION_POSITIONS))
     window = max(window, stride)
-    per_eval = max(1, min(64, 4096 // len(x), STEP_BUDGET // max(1, len(x) * t)))  # bounded memory
+    per_eval = max(1, min(64, 4096 // len(x), steps_per_pass(model) // max(1, len(x) * t)))  # bounded memory
 
     def make(score, xg, base, target):
         shape, strides = ((window,), (stride,)) if xg.dim() == 2 else ((window, xg.shape[2]), (stride, 1))
@@ -479,7 +491,7 @@ def shapley_map(model, x, mask, seed: int = 0, target=None, permutations: int = 
     step_rank = rank.gather(1, player.repeat(2 * pairs, 1))  # (orders·B, T)
     row = torch.arange(b, device=dev).repeat(2 * pairs)  # the sequence of each (order, sequence) pair
     values = torch.zeros(b, n, dtype=torch.float64, device=dev)
-    chunk = max(1, STEP_BUDGET // max(1, (n + 1) * t * (x.shape[2] if x.dim() == 3 else 1)))
+    chunk = max(1, steps_per_pass(model) // max(1, (n + 1) * t * (x.shape[2] if x.dim() == 3 else 1)))
     for lo in range(0, len(row), chunk):  # every order of every sequence in as few forward passes as fit
         hi, r = min(len(row), lo + chunk), row[lo : lo + chunk]
         shown = step_rank[lo:hi, None, :] < torch.arange(n + 1, device=dev)[None, :, None]  # (c, n + 1, T)

@@ -97,6 +97,10 @@ class KernelClassifier(nn.Module):
     """
 
     task = "classify"
+    # sequence-steps per batched gradient pass inside an influence map (seqattn.explain.steps_per_pass): a
+    # backward pass keeps every slice's φ, which outgrows the CPU's caches in larger batches
+    # (benchmarks/bench_passes.py); forward-only passes keep the default
+    explain_steps = {"gradient": 1 << 13}
 
     def __init__(self, config: KernelConfig = KernelConfig()):
         super().__init__()
@@ -154,38 +158,39 @@ class KernelClassifier(nn.Module):
         return torch.stack([mask, inside], 1)
 
     def step_features(self, x: torch.Tensor, mask: torch.Tensor, i: int, dil: int, sl: slice, n: int):
-        """φ of dilation ``i`` ``(J, N, B, T)`` and its pooling weights ``(J, 1, B, T)`` (1/L over the pair's
-        pooling steps, 0 elsewhere)."""
-        c = self.convolve(x, i, dil).transpose(0, 1).unsqueeze(1)  # (J, 1, B, T)
+        """φ of dilation ``i`` ``(J, N, B, T)`` and the two pooling weights ``(2, B, T)``: 1/L over the
+        pooling steps of the padded (even) and unpadded (odd) kernel pairs, as MiniRocket alternates them;
+        0 elsewhere."""
+        c = self.convolve(x, i, dil).transpose(0, 1).contiguous().unsqueeze(1)  # (J, 1, B, T)
         inverse = (1.0 / self.tau[sl]).view(-1, n, 1, 1).to(c.dtype)
-        phi = torch.sigmoid(torch.addcmul(-self.bias[sl].view(-1, n, 1, 1).to(c.dtype) * inverse, c, inverse))
+        phi = torch.addcmul(-self.bias[sl].view(-1, n, 1, 1).to(c.dtype) * inverse, c, inverse).sigmoid_()
         pools = self._pool_masks(mask, dil).to(c.dtype)  # (B, 2, T)
-        pools = pools / pools.sum(-1, keepdim=True).clamp(min=1)
-        parity = torch.arange(len(INDICES), device=c.device) % 2  # even pairs padded, odd unpadded (MiniRocket)
-        return phi, pools[:, parity].transpose(0, 1).unsqueeze(1)
+        return phi, (pools / pools.sum(-1, keepdim=True).clamp(min=1)).transpose(0, 1)
 
     def pooled(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The pooled features ``(B, F)``: each indicator's mean over its pooling steps."""
         xs = self._inputs(x, mask)
+        parity = torch.arange(len(INDICES), device=xs.device) % 2
         out = []
         for i, dil, sl, n in self._slices():
-            phi, weight = self.step_features(xs, mask, i, dil, sl, n)
-            out.append((phi * weight).sum(-1).permute(2, 0, 1).flatten(1))  # (B, J·N)
+            phi, pools = self.step_features(xs, mask, i, dil, sl, n)
+            out.append((phi * pools[parity].unsqueeze(1)).sum(-1).permute(2, 0, 1).flatten(1))  # (B, J·N)
         return torch.cat(out, 1)
 
     def _evidence(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """Class evidence per step ``(B, K, T)``: e_{k,t} = Σ_f W_{k,f} (φ_{f,t} − μ_f) · pool_{f,t}, so that
-        Σ_t e_{k,t} = W_k·(pooled − μ)."""
+        Σ_t e_{k,t} = W_k·(pooled − μ). The kernels of one parity share their pooling weights, so the read-out
+        sums each parity's evidence before weighting it (kernel 2q + parity)."""
         xs = self._inputs(x, mask)
         b, _, t = xs.shape
-        k = self.config.num_classes
+        k, j = self.config.num_classes, len(INDICES)
         evidence = xs.new_zeros(k, b * t)
         for i, dil, sl, n in self._slices():
-            phi, weight = self.step_features(xs, mask, i, dil, sl, n)
+            phi, pools = self.step_features(xs, mask, i, dil, sl, n)
             w = self.readout.weight[:, sl].view(k, -1, n).transpose(0, 1).to(xs.dtype)  # (J, K, N)
-            summed = torch.bmm(w, phi.flatten(2))  # (J, K, B·T): Σ_n W φ
-            offset = (w @ self.center[sl].view(-1, n, 1).to(xs.dtype))  # (J, K, 1): Σ_n W μ
-            evidence = evidence + ((summed - offset) * weight.flatten(2)).sum(0)
+            summed = torch.bmm(w, phi.flatten(2)).view(j // 2, 2, k, b * t).sum(0)  # (parity, K, B·T): Σ W φ
+            offset = (w @ self.center[sl].view(-1, n, 1).to(xs.dtype)).view(j // 2, 2, k, 1).sum(0)  # Σ W μ
+            evidence = evidence + ((summed - offset) * pools.reshape(2, 1, -1)).sum(0)
         return evidence.view(k, b, t).transpose(0, 1)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> SeqOutput:

@@ -91,6 +91,10 @@ class SeqTransformer(nn.Module):
     ((3, 2), (3, 2, 2, 12, 12))
     """
 
+    # sequence-steps per batched pass inside an influence map (seqattn.explain.steps_per_pass): in larger
+    # batches the [B, H, T, T] attention outgrows the CPU's caches (benchmarks/bench_passes.py)
+    explain_steps = {"forward": 1 << 13, "gradient": 1 << 13}
+
     def __init__(self, config: TransformerConfig = TransformerConfig()):
         super().__init__()
         # next value reads one value per step through the structural features and mixes candidate rules;

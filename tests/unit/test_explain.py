@@ -445,3 +445,36 @@ def test_report_scores_the_top_feature_only_where_the_truth_names_features():
     assert (report["pointing_game_infer"] <= report["pointing_game"]).all()
     every = SimpleNamespace(**{**vars(box), "salient_cells": np.repeat(box.salient[:, :, None], 3, 2)})
     assert "feature_right" not in explain_report(model, every, methods=["random"], n=16)
+
+
+@pytest.mark.parametrize("name", ["transformer", "kernels"])
+def test_a_models_own_pass_size_changes_the_batching_never_the_map(name, monkeypatch):
+    """``steps_per_pass`` takes the model's ``explain_steps`` (capped by STEP_BUDGET); Integrated Gradients
+    and occlusion then forward fewer sequences per pass, and their maps stay the same to float rounding."""
+    from seqattn import explain
+    from seqattn.explain import feature_time_map, steps_per_pass
+
+    t = 20
+    if name == "kernels":
+        from seqattn.models import build_model
+
+        torch.manual_seed(0)
+        model = build_model("kernels", "classify", {"num_features": 3, "max_len": t}).eval()
+        with torch.no_grad():
+            model.readout.weight.normal_(0, 0.1)  # an unfitted read-out (all zero) explains nothing
+    else:
+        model = tiny_model(name, "classify")
+    mask = valid_mask(torch.tensor([t, t - 9, t - 3]), t)
+    x = model_input("classify", 3, t) * mask.unsqueeze(-1)
+    monkeypatch.setattr(model, "explain_steps", {"forward": 2 * t, "gradient": 5 * t}, raising=False)
+    assert (steps_per_pass(model), steps_per_pass(model, gradient=True)) == (2 * t, 5 * t)
+    small = {}
+    for method in ("integrated_gradients", "occlusion"):
+        small[method], calls = forwarded(model, lambda method=method: feature_time_map(model, x, mask, method))
+        assert max(calls) <= (5 if method == "integrated_gradients" else 3)  # occlusion: whole batch, 1 window
+    monkeypatch.setattr(model, "explain_steps", {}, raising=False)
+    assert steps_per_pass(model) == steps_per_pass(model, gradient=True) == explain.STEP_BUDGET
+    for method, cells in small.items():
+        torch.testing.assert_close(cells, feature_time_map(model, x, mask, method), rtol=1e-5, atol=1e-7)
+    monkeypatch.setattr(model, "explain_steps", {"forward": 10 * explain.STEP_BUDGET}, raising=False)
+    assert steps_per_pass(model) == explain.STEP_BUDGET  # never above the memory bound
