@@ -47,7 +47,7 @@ from .registry import register_model
 
 KERNEL_LENGTH = 9
 INDICES = tuple(itertools.combinations(range(KERNEL_LENGTH), 3))  # the 84 kernels: where the 2s sit
-ELEMENT_BUDGET = 1 << 24  # floats of φ (per dilation) held at once: the batch is processed in slices
+ELEMENT_BUDGET = 1 << 21  # floats of φ (per dilation, on average) held at once: the batch is processed in slices
 
 
 @dataclass(frozen=True)
