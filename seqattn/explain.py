@@ -110,9 +110,8 @@ def steps_per_pass(model: nn.Module, gradient: bool = False) -> int:
     that smaller batches run faster (``model.explain_steps``: ``{"forward": n, "gradient": n}``, for passes
     without and with a backward pass). Only the batching changes, never the map (to float rounding). On 32
     sequences of 200 steps (``benchmarks/bench_passes.py``, 2 CPU threads), the Transformer, whose
-    [B, H, T, T] attention outgrows the CPU's caches in large batches, ran occlusion 2.3× and Integrated
-    Gradients 2.0× faster at 8,192 steps per pass than at 131,072; the random-kernel classifier ran
-    Integrated Gradients 2.4× faster."""
+    [B, H, T, T] attention outgrows the CPU's caches in large batches, ran occlusion 3.0× and Integrated
+    Gradients 2.9× faster at 8,192 steps per pass than at 131,072."""
     own = getattr(model, "explain_steps", {}).get("gradient" if gradient else "forward", STEP_BUDGET)
     return max(1, min(STEP_BUDGET, int(own)))
 

@@ -47,7 +47,9 @@ from .registry import register_model
 
 KERNEL_LENGTH = 9
 INDICES = tuple(itertools.combinations(range(KERNEL_LENGTH), 3))  # the 84 kernels: where the 2s sit
-ELEMENT_BUDGET = 1 << 21  # floats of φ (per dilation, on average) held at once: the batch is processed in slices
+# floats of φ (per dilation, on average) held at once: the batch is processed in slices. Small enough for the
+# CPU's caches: with it, an influence map's pass size no longer matters (benchmarks/bench_passes.py)
+ELEMENT_BUDGET = 1 << 21
 
 
 @dataclass(frozen=True)
@@ -97,10 +99,6 @@ class KernelClassifier(nn.Module):
     """
 
     task = "classify"
-    # sequence-steps per batched gradient pass inside an influence map (seqattn.explain.steps_per_pass): a
-    # backward pass keeps every slice's φ, which outgrows the CPU's caches in larger batches
-    # (benchmarks/bench_passes.py); forward-only passes keep the default
-    explain_steps = {"gradient": 1 << 13}
 
     def __init__(self, config: KernelConfig = KernelConfig()):
         super().__init__()
