@@ -42,6 +42,7 @@ bench: $(STAMP)  ## run every benchmark; results in benchmarks/results/ (quoted 
 	$(PY) benchmarks/bench_cli.py
 	$(PY) benchmarks/bench_explain.py
 	$(PY) benchmarks/bench_passes.py
+	$(PY) benchmarks/bench_occlusion.py
 	$(PY) benchmarks/bench_stream.py
 	$(PY) benchmarks/bench_length.py
 

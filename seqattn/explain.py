@@ -424,7 +424,7 @@ def integrated_gradients_map(model, x, mask, ig_steps: int = 32, target=None, **
 
 
 @register_map("occlusion")
-def occlusion_map(model, x, mask, window: int = 3, target=None, **_):
+def occlusion_map(model, x, mask, window: int = 3, target=None, local: bool = True, **_):
     """Score change when a window of steps is replaced by the baseline (Captum ``Occlusion``).
 
     The window covers every feature of its steps, so the map is one value per step (the window's effect):
@@ -435,12 +435,20 @@ def occlusion_map(model, x, mask, window: int = 3, target=None, **_):
 
     Cost: one forward pass per window position. Beyond :data:`OCCLUSION_POSITIONS` steps the window slides
     by ``ceil(T / OCCLUSION_POSITIONS)`` steps (and is at least that wide), so a long sequence costs a
-    bounded number of passes: its map is coarser, one value per stretch of steps."""
+    bounded number of passes: its map is coarser, one value per stretch of steps.
+
+    A model with its own ``occlusion_logits`` (the random-kernel classifier) gives the occluded copies'
+    logits itself, recomputing only the steps each window reaches (:func:`_local_occlusion`): the same map
+    to float rounding (a test holds it to Captum's, cell for cell), 6.9× faster at T = 200 (9.1× with
+    3 features), 2.2× at T = 50, 14.5× at T = 500, 20.5× at T = 1,000 (``benchmarks/bench_occlusion.py``,
+    2 CPU threads, same run). ``local=False`` runs Captum's Occlusion for every model."""
     from captum.attr import Occlusion
 
     t = x.shape[1]
     stride = max(1, -(-t // OCCLUSION_POSITIONS))
-    window = max(window, stride)
+    window = min(max(window, stride), t)  # a sequence shorter than the window is occluded whole
+    if local and hasattr(model, "occlusion_logits"):
+        return _local_occlusion(model, x, mask, window, stride, target)
     per_eval = max(1, min(64, 4096 // len(x), steps_per_pass(model) // max(1, len(x) * t)))  # bounded memory
 
     def make(score, xg, base, target):
@@ -452,6 +460,28 @@ def occlusion_map(model, x, mask, window: int = 3, target=None, **_):
 
     cells = _captum_map(model, x, mask, make, target)
     return cells.mean(-1) if cells.dim() == 3 else cells  # each cell of a window holds the window's effect
+
+
+def _local_occlusion(model, x, mask, window: int, stride: int, target=None) -> torch.Tensor:
+    """Occlusion from a model's own ``occlusion_logits(x, mask, base, window, stride)`` (the logits of ``x``
+    and of each occluded copy; the random-kernel classifier recomputes only the steps a window reaches):
+    the same arithmetic as Captum's ``Occlusion``, each step's value the mean of score(x) − score(occluded)
+    over the windows that cover it."""
+    task = task_of(model)
+    xg = x.detach().to(task.dtype)
+    target = _check_target(model, xg, target)
+    with torch.no_grad():
+        logits, occluded = model.occlusion_logits(xg, mask, task.baseline(xg, mask), window, stride)
+    b, p, k = occluded.shape
+    if target is None:
+        before, after = task.score(logits), task.score(occluded.reshape(b * p, k)).view(b, p)
+    else:
+        before = torch.log_softmax(logits.float(), -1).gather(1, target[:, None]).squeeze(1)
+        after = torch.log_softmax(occluded.float(), -1).gather(2, target[:, None, None].expand(b, p, 1)).squeeze(2)
+    starts = torch.arange(p, device=x.device) * stride
+    steps = torch.arange(x.shape[1], device=x.device)
+    covered = ((steps >= starts[:, None]) & (steps < starts[:, None] + window)).double()  # (P, T)
+    return ((before[:, None] - after).double() @ covered) / covered.sum(0)
 
 
 @register_map("shapley")

@@ -133,12 +133,14 @@ class KernelClassifier(nn.Module):
             yield i, dil, slice(start, start + j * n), n
             start += j * n
 
-    def convolve(self, x: torch.Tensor, i: int, dil: int) -> torch.Tensor:
-        """Scaled, masked input ``(B, D, T)`` → the 84 kernels' outputs at dilation ``dil`` ``(B, J, T)``."""
-        b, d, t = x.shape
+    def convolve(self, x: torch.Tensor, i: int, dil: int, padded: bool = True) -> torch.Tensor:
+        """Scaled, masked input ``(B, D, T)`` → the 84 kernels' outputs at dilation ``dil``: ``(B, J, T)``
+        zero-padded (``padded``), or ``(B, J, T − 8·dil)``, only where the whole kernel lies inside ``x``."""
+        b, d, _ = x.shape
         w = self.kernel_weight.to(x.dtype).unsqueeze(1).repeat(d, 1, 1)  # (D·J, 1, 9)
-        c = F.conv1d(x, w, padding=dil * (KERNEL_LENGTH // 2), dilation=dil, groups=d)  # (B, D·J, T)
-        c = c.view(b, d, len(INDICES), t)
+        pad = dil * (KERNEL_LENGTH // 2) if padded else 0
+        c = F.conv1d(x, w, padding=pad, dilation=dil, groups=d)  # (B, D·J, T')
+        c = c.view(b, d, len(INDICES), c.shape[-1])
         return torch.einsum("bdjt,jd->bjt", c, self.channels[i].to(x.dtype))
 
     def _inputs(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -159,11 +161,26 @@ class KernelClassifier(nn.Module):
         """φ of dilation ``i`` ``(J, N, B, T)`` and the two pooling weights ``(2, B, T)``: 1/L over the
         pooling steps of the padded (even) and unpadded (odd) kernel pairs, as MiniRocket alternates them;
         0 elsewhere."""
-        c = self.convolve(x, i, dil).transpose(0, 1).contiguous().unsqueeze(1)  # (J, 1, B, T)
-        inverse = (1.0 / self.tau[sl]).view(-1, n, 1, 1).to(c.dtype)
-        phi = torch.addcmul(-self.bias[sl].view(-1, n, 1, 1).to(c.dtype) * inverse, c, inverse).sigmoid_()
-        pools = self._pool_masks(mask, dil).to(c.dtype)  # (B, 2, T)
+        phi = self._indicators(self.convolve(x, i, dil).transpose(0, 1), sl, n)
+        pools = self._pool_masks(mask, dil).to(x.dtype)  # (B, 2, T)
         return phi, (pools / pools.sum(-1, keepdim=True).clamp(min=1)).transpose(0, 1)
+
+    def _indicators(self, c: torch.Tensor, sl: slice, n: int) -> torch.Tensor:
+        """φ = sigmoid((c − b) / τ) of the features ``sl``: convolution outputs ``(J, …)`` → ``(J, N, …)``."""
+        c = c.contiguous().unsqueeze(1)
+        shape = (-1, n) + (1,) * (c.dim() - 2)
+        inverse = (1.0 / self.tau[sl]).view(shape).to(c.dtype)
+        return torch.addcmul(-self.bias[sl].view(shape).to(c.dtype) * inverse, c, inverse).sigmoid_()
+
+    def _weighted(self, phi: torch.Tensor, pools: torch.Tensor, sl: slice, n: int) -> torch.Tensor:
+        """Σ_f W_{k,f} (φ_f − μ_f) · pool_f over the features ``sl``: φ ``(J, N, …)`` and the pooling weights
+        ``(2, …)`` → class evidence ``(K, …)``. The kernels of one parity share their pooling weights, so the
+        read-out sums each parity's evidence before weighting it (kernel 2q + parity)."""
+        k, j = self.config.num_classes, len(INDICES)
+        w = self.readout.weight[:, sl].view(k, -1, n).transpose(0, 1).to(phi.dtype)  # (J, K, N)
+        summed = torch.bmm(w, phi.flatten(2)).view(j // 2, 2, k, -1).sum(0)  # (parity, K, rows): Σ W φ
+        offset = (w @ self.center[sl].view(-1, n, 1).to(phi.dtype)).view(j // 2, 2, k, 1).sum(0)  # Σ W μ
+        return ((summed - offset) * pools.reshape(2, 1, -1)).sum(0).view(k, *pools.shape[1:])
 
     def pooled(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The pooled features ``(B, F)``: each indicator's mean over its pooling steps."""
@@ -180,16 +197,10 @@ class KernelClassifier(nn.Module):
         Σ_t e_{k,t} = W_k·(pooled − μ). The kernels of one parity share their pooling weights, so the read-out
         sums each parity's evidence before weighting it (kernel 2q + parity)."""
         xs = self._inputs(x, mask)
-        b, _, t = xs.shape
-        k, j = self.config.num_classes, len(INDICES)
-        evidence = xs.new_zeros(k, b * t)
+        evidence = xs.new_zeros(self.config.num_classes, xs.shape[0], xs.shape[2])
         for i, dil, sl, n in self._slices():
-            phi, pools = self.step_features(xs, mask, i, dil, sl, n)
-            w = self.readout.weight[:, sl].view(k, -1, n).transpose(0, 1).to(xs.dtype)  # (J, K, N)
-            summed = torch.bmm(w, phi.flatten(2)).view(j // 2, 2, k, b * t).sum(0)  # (parity, K, B·T): Σ W φ
-            offset = (w @ self.center[sl].view(-1, n, 1).to(xs.dtype)).view(j // 2, 2, k, 1).sum(0)  # Σ W μ
-            evidence = evidence + ((summed - offset) * pools.reshape(2, 1, -1)).sum(0)
-        return evidence.view(k, b, t).transpose(0, 1)
+            evidence = evidence + self._weighted(*self.step_features(xs, mask, i, dil, sl, n), sl, n)
+        return evidence.transpose(0, 1)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> SeqOutput:
         if x.dim() == 2:
@@ -203,6 +214,94 @@ class KernelClassifier(nn.Module):
         evidence = torch.cat(parts) if parts else x.new_zeros(0, self.config.num_classes, x.shape[1])
         logits = evidence.sum(-1) + self.readout.bias + self.readout.weight @ self.center.to(x.dtype)
         return SeqOutput(logits, class_activation_share(evidence, logits, mask), mask)
+
+    def occlusion_logits(self, x: torch.Tensor, mask: torch.Tensor | None, base: torch.Tensor, window: int,
+                         stride: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits of ``x`` ``(B, K)`` and of each occluded copy ``(B, P, K)``: window p, the steps
+        [p·stride, p·stride + window) cut at T, replaced by ``base``, with P = ⌈(T − window) / stride⌉ + 1
+        windows as Captum's ``Occlusion`` slides them. The same logits as P forward passes, to float rounding,
+        for a fraction of their cost: φ at dilation d reads the ±4·d steps around it, so a window changes φ,
+        and the class evidence, only on the steps within 4·d of it. Only those are recomputed, from the
+        convolution outputs of ``x`` plus the convolution of the window's change (the convolution is linear).
+        A window that changes no valid cell keeps the logits of ``x`` exactly."""
+        x, base = (v.unsqueeze(-1) if v.dim() == 2 else v for v in (x, base))
+        mask = check_mask(x, mask)
+        x, base = x.to(self.readout.weight.dtype), base.to(self.readout.weight.dtype)
+        t = x.shape[1]
+        if not 1 <= stride <= window <= t:
+            raise BadInput(f"occlusion needs 1 <= stride ({stride}) <= window ({window}) <= steps ({t})")
+        starts = torch.arange(-(-(t - window) // stride) + 1, device=x.device) * stride
+        ends = (starts + window).clamp(max=t)
+        logits = self(x, mask).prediction
+        rows = self.rows_per_pass(t)
+        parts = [self._occlusion_change(xb, bb, mb, starts, ends)
+                 for xb, bb, mb in zip(x.split(rows), base.split(rows), mask.split(rows), strict=True)]
+        change = torch.cat(parts) if parts else logits.new_zeros(0, len(starts), logits.shape[-1])
+        return logits, logits.unsqueeze(1) + change
+
+    def _occlusion_change(self, x, base, mask, starts, ends) -> torch.Tensor:
+        """The change of the logits ``(B, P, K)`` when each window [starts_p, ends_p) of ``x`` is ``base``.
+
+        At dilation d a window's change reaches the convolution outputs at s + (k − 4)·d + u (tap k, window
+        step u): where d ≥ the window's width, 9 disjoint copies of the window, each reached by one tap only
+        (its change is that tap's weight times the window's change), else the contiguous steps within 4·d of
+        the window (its change convolved). Only those steps' φ and evidence are recomputed."""
+        xs = self._inputs(x, mask)
+        step = self._inputs(base, mask) - xs  # (B, D, T): the change a window makes where it covers a step
+        b, d, t = xs.shape
+        p, window = len(starts), int((ends - starts).max())
+        k, j = self.config.num_classes, len(INDICES)
+        dev, dtype = x.device, xs.dtype
+        steps = torch.arange(t, device=dev)
+        covered = (steps >= starts[:, None]) & (steps < ends[:, None])  # (P, T)
+        moved = (step != 0).any(1)  # (B, T)
+        row, pos = torch.nonzero((moved[:, None, :] & covered).any(-1), as_tuple=True)  # windows that change x
+        change = xs.new_zeros(len(row), k)
+        flat_step = step.transpose(0, 1).reshape(d, b * t)
+        taps = self.kernel_weight.to(dtype).flip(1)  # (J, 9): the weight of tap 8 − k
+        u = torch.arange(window, device=dev)
+        for i, dil, sl, n in self._slices():
+            phi, pools = self.step_features(xs, mask, i, dil, sl, n)
+            evidence = self._weighted(phi, pools, sl, n).reshape(k, b * t)
+            del phi
+            flat_c = self.convolve(xs, i, dil).transpose(0, 1).reshape(j, b * t)
+            flat_pools = pools.reshape(2, b * t)
+            sparse = dil >= window
+            if sparse:  # 9 copies of the window, one tap each
+                rel = ((torch.arange(9, device=dev)[:, None] - 4) * dil + u).flatten()  # (9·w,)
+            else:  # the steps within 4·dil of the window, as a contiguous stretch inside [0, T)
+                reach = min(window + 8 * dil, t)
+                first = (starts - 4 * dil).clamp(0, t - reach)  # (P,)
+                halo = torch.arange(reach + 8 * dil, device=dev) - 4 * dil  # the inputs those steps read
+            size = len(rel) if sparse else reach
+            chunk = max(1, ELEMENT_BUDGET // (j * n * size))
+            for lo in range(0, len(row), chunk):
+                r, q = row[lo : lo + chunk, None], pos[lo : lo + chunk, None]
+                m = len(r)
+                if sparse:
+                    at = starts[q] + rel  # (m, 9·w)
+                    valid = ((at >= 0) & (at < t)).to(dtype)
+                    src = starts[q] + u  # (m, w): the window's steps
+                    own = (src < ends[q]).to(dtype)
+                    delta = flat_step[:, (r * t + src.clamp(max=t - 1)).flatten()].view(d, m, window) * own
+                    summed = torch.einsum("dmu,jd->jmu", delta, self.channels[i].to(dtype))  # (J, m, w)
+                    shift = (taps[:, :, None, None] * summed[:, None]).permute(0, 2, 1, 3).reshape(j, m, -1)
+                else:
+                    at = first[q] + torch.arange(reach, device=dev)  # (m, reach)
+                    valid = torch.ones((), dtype=dtype, device=dev)
+                    src = first[q] + halo  # (m, reach + 8·dil)
+                    own = ((src >= starts[q]) & (src < ends[q])).to(dtype)
+                    delta = flat_step[:, (r * t + src.clamp(0, t - 1)).flatten()].view(d, m, -1) * own
+                    shift = self.convolve(delta.transpose(0, 1), i, dil, padded=False).transpose(0, 1)
+                index = (r * t + at.clamp(0, t - 1)).flatten()
+                shifted = flat_c[:, index].view(j, m, -1) + shift  # (J, m, steps): the occluded outputs
+                pool_at = flat_pools[:, index].view(2, m, -1) * valid
+                old = evidence[:, index].view(k, m, -1) * valid
+                new_evidence = self._weighted(self._indicators(shifted, sl, n), pool_at, sl, n)
+                change[lo : lo + m] += (new_evidence - old).sum(-1).T
+        out = xs.new_zeros(b, p, k)
+        out[row, pos] = change
+        return out
 
 
 def class_activation_share(evidence: torch.Tensor, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -73,6 +73,47 @@ def test_logits_are_exactly_the_sum_of_the_class_evidence_over_steps():
     assert torch.all(evidence[1, :, 40:] == 0) and torch.all(out.attention[1, 40:] == 0)
 
 
+@pytest.mark.parametrize(("window", "stride"), [(3, 1), (1, 1), (2, 2), (5, 1), (5, 4), (8, 3), (50, 1)])
+def test_local_occlusion_is_captums_occlusion_cell_for_cell(window, stride):
+    """The kernels' occlusion recomputes only the steps a window reaches: the same map as Captum's Occlusion
+    (the same windows, cut at T; each step the mean over the windows covering it), for the task's score and
+    for a target class, with padding, a one-step sequence and a step equal to the baseline."""
+    from captum.attr import Occlusion
+
+    from seqattn.explain import _check_target, _local_occlusion, _score_fn
+    from seqattn.masks import valid_mask
+
+    rng = np.random.default_rng(3)
+    model = KernelClassifier(KernelConfig(num_features=2, num_classes=3, max_len=50, features=420,
+                                          input_mean=(0.5, -1.0), input_std=(2.0, 0.5)))
+    y = np.arange(36) % 3
+    values = rng.normal(size=(36, 50, 2))
+    values[y == 1, 20:26, 0] += 3.0
+    fit_kernels(model, values, np.ones((36, 50), bool), y)
+    mask = valid_mask(torch.tensor([50, 47, 20, 6, 1]), 50)
+    x = torch.randn(5, 50, 2, generator=torch.Generator().manual_seed(0)) * mask[..., None]
+    x[0, 10] = 0.0
+    for target in (None, 2):
+        chosen = _check_target(model, x, target)
+        with torch.no_grad():
+            reference = Occlusion(_score_fn(model, chosen)).attribute(
+                x, sliding_window_shapes=(window, 2), strides=(stride, 1), baselines=torch.zeros_like(x),
+                target=chosen, additional_forward_args=(mask,), perturbations_per_eval=8)[..., 0]
+        ours = _local_occlusion(model, x, mask, window, stride, target)
+        scale = float(reference.abs().max())
+        assert scale > 0
+        torch.testing.assert_close(ours, reference.double(), rtol=0, atol=2e-5 * scale)
+        assert torch.all(ours[4, window:] == 0)  # a window over padding alone changes nothing, exactly
+
+
+def test_occlusion_of_sequences_shorter_than_the_window_occludes_them_whole():
+    model = KernelClassifier(KernelConfig(max_len=20, features=168))
+    torch.nn.init.normal_(model.readout.weight, generator=torch.Generator().manual_seed(0))
+    for t in (1, 2):
+        m = influence_map(model, torch.randn(2, t, 1), method="occlusion", empty="zeros")
+        assert m.shape == (2, t) and torch.isfinite(m).all()
+
+
 def test_ridge_leave_one_out_matches_scikit_learn():
     from sklearn.linear_model import RidgeClassifierCV
 
