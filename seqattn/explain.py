@@ -472,6 +472,13 @@ def _local_occlusion(model, x, mask, window: int, stride: int, target=None) -> t
     target = _check_target(model, xg, target)
     with torch.no_grad():
         logits, occluded = model.occlusion_logits(xg, mask, task.baseline(xg, mask), window, stride)
+        forward = model(xg, mask).prediction
+    scale = float(forward.abs().max()) if forward.numel() else 0.0
+    if logits.shape != forward.shape or not torch.allclose(logits.float(), forward.float(), rtol=1e-4,
+                                                            atol=1e-4 * max(1.0, scale)):
+        # a model that forwards ``occlusion_logits`` from another (a wrapper that changes the output) would be
+        # explained wrongly: Captum's Occlusion explains what ``forward`` returns
+        return occlusion_map(model, x, mask, window, target, local=False)
     b, p, k = occluded.shape
     if target is None:
         before, after = task.score(logits), task.score(occluded.reshape(b * p, k)).view(b, p)

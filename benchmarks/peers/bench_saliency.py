@@ -101,15 +101,29 @@ class Explained(nn.Module):
         try:
             return super().__getattr__(name)
         except AttributeError:
-            return getattr(self._modules["model"], name)
+            inner = getattr(self._modules["model"], name)
+            return self._occlusion_logits if name == "occlusion_logits" else inner
 
     def forward(self, x, mask=None) -> SeqOutput:
         out = self.model(x, mask)
         target = self.target.repeat(len(x) // len(self.target))
-        z = out.prediction.float()
+        return SeqOutput(self._binary(out.prediction, target), out.attention, out.mask, out.head_attention)
+
+    @staticmethod
+    def _binary(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        z = logits.float()
         own = z.gather(1, target[:, None])
         others = z.masked_fill(nn.functional.one_hot(target, z.shape[1]).bool(), float("-inf")).logsumexp(1)
-        return SeqOutput(torch.cat([others[:, None], own], 1), out.attention, out.mask, out.head_attention)
+        return torch.cat([others[:, None], own], 1)
+
+    def _occlusion_logits(self, x, mask, base, window, stride):
+        """The wrapped model's own occluded logits (the random-kernel classifier's), seen as this binary
+        classifier, so seqattn's occlusion map explains P(target) here too."""
+        logits, occluded = self.model.occlusion_logits(x, mask, base, window, stride)
+        b, p, k = occluded.shape
+        target = self.target.repeat(len(x) // len(self.target))
+        return self._binary(logits, target), self._binary(occluded.reshape(b * p, k),
+                                                          target.repeat_interleave(p)).view(b, p, 2)
 
 
 class WhiteBox(nn.Module):

@@ -106,6 +106,21 @@ def test_local_occlusion_is_captums_occlusion_cell_for_cell(window, stride):
         assert torch.all(ours[4, window:] == 0)  # a window over padding alone changes nothing, exactly
 
 
+def test_occluded_logits_that_disagree_with_forward_are_not_used():
+    """A model whose ``occlusion_logits`` are another model's (a wrapper that changes the output but forwards
+    the attribute) gets Captum's occlusion of what its ``forward`` returns."""
+    rng = np.random.default_rng(4)
+    values, y = rng.normal(size=(20, 30, 1)), np.arange(20) % 2
+    values[y == 1, 10:14] += 3.0
+    model, other = (KernelClassifier(KernelConfig(max_len=30, features=168)) for _ in range(2))
+    fit_kernels(model, values, np.ones((20, 30), bool), y)
+    fit_kernels(other, values, np.ones((20, 30), bool), 1 - y)
+    x = torch.as_tensor(values[:4], dtype=torch.float32)
+    reference = influence_map(model, x, method="occlusion")
+    model.occlusion_logits = other.occlusion_logits
+    torch.testing.assert_close(influence_map(model, x, method="occlusion"), reference, rtol=0, atol=1e-5)
+
+
 def test_occlusion_of_sequences_shorter_than_the_window_occludes_them_whole():
     model = KernelClassifier(KernelConfig(max_len=20, features=168))
     torch.nn.init.normal_(model.readout.weight, generator=torch.Generator().manual_seed(0))
