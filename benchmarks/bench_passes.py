@@ -1,14 +1,19 @@
-"""How many sequence-steps an influence map batches into one pass: the model's own ``explain_steps``
-(``seqattn.explain.steps_per_pass``) against the flat ``STEP_BUDGET``, same run, same inputs.
+"""How many sequence-steps an influence map batches into one pass: 8,192 (``model.explain_steps``, read by
+``seqattn.explain.steps_per_pass``) against the flat ``STEP_BUDGET``, same run, same inputs. No built-in
+model declares its own size now; this measures whether one should.
 
 For each model (the attention-pooling classifier, the Transformer, the random-kernel classifier) and input
 shape, Integrated Gradients and occlusion are timed (best of 2) once with every pass allowed STEP_BUDGET
-sequence-steps and once with the model's own setting, and the two maps are compared cell by cell (only the
+sequence-steps and once with 8,192 ("own"), and the two maps are compared cell by cell (only the
 batching differs, so they agree to float rounding). Models are built with seeded random weights; the
 random-kernel classifier gets a seeded random read-out, since an unfitted one (all zero) explains nothing.
 Speed depends on the weights' shapes, not their values.
 
-Run: ``python benchmarks/bench_passes.py`` (about 10 minutes on 2 cores); writes ``results/passes.json``.
+Then, for the Transformer, the same maps with its full forward (every layer's attention weights, as a
+plain ``model(x)`` returns them) against the prediction-only forward the maps now use
+(``seqattn.models.output.prediction_only``: fused attention, no weights).
+
+Run: ``python benchmarks/bench_passes.py`` (about 5 minutes on 2 cores); writes ``results/passes.json``.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from __future__ import annotations
 import time
 
 from common import write
+
+SMALL = {"forward": 1 << 13, "gradient": 1 << 13}  # the smaller pass size compared with the flat one
 
 
 def models(t: int, d: int) -> dict:
@@ -46,8 +53,7 @@ def main() -> None:
         x = torch.randn(b, t, d, generator=torch.Generator().manual_seed(0))
         mask = torch.ones(b, t, dtype=torch.bool)
         for name, model in models(t, d).items():
-            own = {"forward": explain.steps_per_pass(model), "gradient": explain.steps_per_pass(model, True)}
-            settings = {"flat": {}, "own": getattr(type(model), "explain_steps", {})}  # set on the instance
+            settings = {"flat": {}, "own": SMALL}  # set on the instance
             explain.influence_map(model, x[:2], mask[:2], "integrated_gradients", empty="zeros")  # warm-up
             for method in ("integrated_gradients", "occlusion"):
                 timed = {}
@@ -60,14 +66,52 @@ def main() -> None:
                         best = min(best, time.perf_counter() - start)
                     timed[setting] = (best, out)
                 row = {"model": name, "sequences": b, "steps": t, "features": d, "map": method,
-                       "steps_per_pass": own["gradient" if method == "integrated_gradients" else "forward"],
+                       "steps_per_pass": SMALL["forward"],
                        "seconds_flat": round(timed["flat"][0], 3), "seconds_own": round(timed["own"][0], 3),
                        "speedup": round(timed["flat"][0] / timed["own"][0], 2),
                        "max_abs_difference": float((timed["flat"][1] - timed["own"][1]).abs().max())}
                 rows.append(row)
                 print(row, flush=True)
-    path = write("passes", {"step_budget": explain.STEP_BUDGET, "rows": rows})
+    forward = prediction_only_rows(shapes)
+    path = write("passes", {"step_budget": explain.STEP_BUDGET, "rows": rows, "prediction_only": forward})
     print(f"wrote {path}")
+
+
+def prediction_only_rows(shapes) -> list[dict]:
+    """The Transformer's maps with its full forward (every layer's [B, H, T, T] weights materialised, as
+    before ``prediction_only``) against its prediction-only forward (fused attention), both at the flat
+    pass size; the maps agree to float rounding."""
+    import torch
+
+    from seqattn import explain
+    from seqattn.models import transformer
+
+    rows = []
+    for b, t, d in shapes:
+        x = torch.randn(b, t, d, generator=torch.Generator().manual_seed(0))
+        mask = torch.ones(b, t, dtype=torch.bool)
+        model = models(t, d)["transformer"]
+        for method in ("integrated_gradients", "occlusion"):
+            timed = {}
+            for setting, wanted in (("full", lambda: True), ("prediction_only", transformer.attention_weights_wanted)):
+                original, transformer.attention_weights_wanted = transformer.attention_weights_wanted, wanted
+                try:
+                    best, out = float("inf"), None
+                    for _ in range(2):
+                        start = time.perf_counter()
+                        out = explain.influence_map(model, x, mask, method, reduce=None, empty="zeros")
+                        best = min(best, time.perf_counter() - start)
+                finally:
+                    transformer.attention_weights_wanted = original
+                timed[setting] = (best, out)
+            row = {"model": "transformer", "sequences": b, "steps": t, "features": d, "map": method,
+                   "seconds_full": round(timed["full"][0], 3),
+                   "seconds_prediction_only": round(timed["prediction_only"][0], 3),
+                   "speedup": round(timed["full"][0] / timed["prediction_only"][0], 2),
+                   "max_abs_difference": float((timed["full"][1] - timed["prediction_only"][1]).abs().max())}
+            rows.append(row)
+            print(row, flush=True)
+    return rows
 
 
 if __name__ == "__main__":

@@ -57,6 +57,7 @@ from torch import nn
 from .errors import BadInput
 from .masks import check_mask
 from .models.heads import attention_override
+from .models.output import prediction_only
 from .tasks import task_of
 
 MAPS: dict = {}  # name -> fn(model, x, mask, seed=, ig_steps=, window=) -> [B, T] or [B, T, D]; see register_map
@@ -106,12 +107,12 @@ def applicable(model: nn.Module, method: str) -> bool:
 
 
 def steps_per_pass(model: nn.Module, gradient: bool = False) -> int:
-    """Sequence-steps per batched pass inside a map: :data:`STEP_BUDGET`, or fewer where the model declares
+    """Sequence-steps per batched pass inside a map: :data:`STEP_BUDGET`, or fewer where a model declares
     that smaller batches run faster (``model.explain_steps``: ``{"forward": n, "gradient": n}``, for passes
-    without and with a backward pass). Only the batching changes, never the map (to float rounding). On 32
-    sequences of 200 steps (``benchmarks/bench_passes.py``, 2 CPU threads), the Transformer, whose
-    [B, H, T, T] attention outgrows the CPU's caches in large batches, ran occlusion 3.0× and Integrated
-    Gradients 2.9× faster at 8,192 steps per pass than at 131,072."""
+    without and with a backward pass). Only the batching changes, never the map (to float rounding). No
+    built-in model declares one now: the Transformer's 8,192 made its maps about 3× faster while they
+    materialised its [B, H, T, T] attention weights, but under :func:`~seqattn.models.output.prediction_only`
+    (fused attention) it made them 0.87–0.92× as fast at T = 200 (``benchmarks/bench_passes.py``)."""
     own = getattr(model, "explain_steps", {}).get("gradient" if gradient else "forward", STEP_BUDGET)
     return max(1, min(STEP_BUDGET, int(own)))
 
@@ -123,7 +124,8 @@ def _score_fn(model: nn.Module, target=None):
     task = task_of(model)
 
     def score(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        out = model(x, mask).prediction
+        with prediction_only():
+            out = model(x, mask).prediction
         return task.score(out) if target is None else torch.log_softmax(out.float(), -1)
 
     return score
@@ -702,16 +704,17 @@ def deletion_insertion(model, x, mask, maps, fractions=np.linspace(0, 1, 11), pe
     model = model.eval()
     mask = check_mask(x, mask)
     task = task_of(model)
-    score = task.perturbation_score(model, x, mask)
     base = task.baseline(x, mask)
     ranks = torch.argsort(torch.argsort(-torch.as_tensor(maps).masked_fill(~mask, -1.0), dim=1), dim=1)
     lengths = mask.sum(1, keepdim=True)
     deletion, insertion = [], []
-    for f in fractions:
-        top = (ranks < torch.round(torch.as_tensor(f) * lengths)) & mask  # (B, T) steps affected
-        sel = top if x.dim() == 2 else top.unsqueeze(-1)
-        deletion.append(score(torch.where(sel, base, x), mask).double().cpu().numpy())
-        insertion.append(score(torch.where(sel, x, base), mask).double().cpu().numpy())
+    with prediction_only():
+        score = task.perturbation_score(model, x, mask)
+        for f in fractions:
+            top = (ranks < torch.round(torch.as_tensor(f) * lengths)) & mask  # (B, T) steps affected
+            sel = top if x.dim() == 2 else top.unsqueeze(-1)
+            deletion.append(score(torch.where(sel, base, x), mask).double().cpu().numpy())
+            insertion.append(score(torch.where(sel, x, base), mask).double().cpu().numpy())
     deletion, insertion = np.stack(deletion), np.stack(insertion)
     return (deletion, insertion) if per_sequence else (deletion.mean(1), insertion.mean(1))
 

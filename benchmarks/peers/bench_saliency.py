@@ -35,7 +35,9 @@ Methods, every one on the same models and the same inputs:
   - ``consensus_cells``: the consensus recipe (IG + occlusion + attention_norm, each normalised per
     sample) with Captum's cell-level IG and occlusion: the proposed feature×time default;
   - tint: ExtremalMask and DynaMask (Lightning-trained masks), on the first ``--mask-n`` explained inputs.
-Every map is |attribution|.
+Every map is |attribution|. Every method that reads only the prediction gets it from the model's
+prediction-only forward (``seqattn.models.output.prediction_only``; the Transformer then skips its attention
+weights), seqattn's maps and the peers alike, so their seconds compare like with like.
 
 Scores (``*_tint``: min-max each sample's map, pool every cell of every sample into one precision-recall
 curve, as tint.metrics.white_box; ``*_timex``: the same three per sample, averaged, as TimeX's
@@ -72,6 +74,7 @@ from seqattn.data.loaders import BucketLoader  # noqa: E402
 from seqattn.data.saliency_benchmarks import BENCHMARKS, arma_white_box, generate_benchmark  # noqa: E402
 from seqattn.explain import DEFAULT_MAP, applicable, deletion_insertion, influence_map  # noqa: E402
 from seqattn.models import SeqOutput, build_model  # noqa: E402
+from seqattn.models.output import prediction_only  # noqa: E402
 from seqattn.pretrain import signal_recipe  # noqa: E402
 from seqattn.train import TrainConfig, set_seed, train_model  # noqa: E402
 
@@ -325,7 +328,15 @@ def score_fn(model):
     """Captum forward: the explained scalar per sequence (P(target), or the white box's output)."""
     if isinstance(model, WhiteBox):
         return model.output
-    return lambda x, mask: torch.softmax(model(x, mask).prediction.float(), -1)[:, 1]
+    return lambda x, mask: torch.softmax(predict(model, x, mask), -1)[:, 1]
+
+
+def predict(model, x, mask) -> torch.Tensor:
+    """The logits, as every peer method reads them: the model's prediction-only forward, the same one
+    seqattn's maps use (the Transformer then skips its attention weights), so no method is timed on a
+    slower forward than another."""
+    with prediction_only():
+        return model(x, mask).prediction.float()
 
 
 class _Scalar(nn.Module):
@@ -408,7 +419,7 @@ def tint_maps(model, x, mask, n: int, epochs: dict, errors: dict) -> dict:
             return model.output(inputs, m)
     else:
         def f(inputs, m):
-            return torch.softmax(model(inputs, m).prediction.float(), -1)
+            return torch.softmax(predict(model, inputs, m), -1)
     xs = (x[:n].double() if white else x[:n].float()).contiguous()
     ms = mask[:n].contiguous()
 

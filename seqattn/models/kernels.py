@@ -48,7 +48,7 @@ from .registry import register_model
 KERNEL_LENGTH = 9
 INDICES = tuple(itertools.combinations(range(KERNEL_LENGTH), 3))  # the 84 kernels: where the 2s sit
 # floats of φ (per dilation, on average) held at once: the batch is processed in slices. Small enough for the
-# CPU's caches: with it, an influence map's pass size no longer matters (benchmarks/bench_passes.py)
+# CPU's caches: with it, a smaller pass inside an influence map gains little (0.93–1.28×, benchmarks/bench_passes.py)
 ELEMENT_BUDGET = 1 << 21
 
 

@@ -2,9 +2,41 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from dataclasses import dataclass
 
 import torch
+
+_PREDICTION_ONLY = contextvars.ContextVar("seqattn_prediction_only", default=False)
+
+
+@contextlib.contextmanager
+def prediction_only():
+    """Within it, a model's ``forward`` may leave out what only attention maps read and take a faster
+    path to the same prediction (to float rounding): the Transformer returns ``head_attention=None`` and
+    mixes its steps with PyTorch's fused ``scaled_dot_product_attention`` instead of materialising every
+    layer's [B, H, T, T] weights. The influence maps that need only the prediction (gradients,
+    occlusion, Shapley values, deletion curves) run their passes inside it.
+
+    >>> from seqattn.models.transformer import SeqTransformer, TransformerConfig
+    >>> model = SeqTransformer(TransformerConfig(num_features=2, d_model=8, num_heads=2, max_len=12)).eval()
+    >>> x = torch.randn(3, 12, 2)
+    >>> with prediction_only():
+    ...     fast = model(x)
+    >>> fast.head_attention is None, bool(torch.allclose(fast.prediction, model(x).prediction, atol=1e-5))
+    (True, True)
+    """
+    token = _PREDICTION_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _PREDICTION_ONLY.reset(token)
+
+
+def attention_weights_wanted() -> bool:
+    """False inside :func:`prediction_only`: a model need not return its attention weights."""
+    return not _PREDICTION_ONLY.get()
 
 
 @dataclass(frozen=True)

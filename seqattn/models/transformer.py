@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..errors import BadInput
@@ -20,7 +21,7 @@ from ..masks import check_mask, masked_softmax
 from ..tasks import get_task
 from . import structural
 from .heads import NextValueHead, QueryPooling, initialised_parameter
-from .output import SeqOutput
+from .output import SeqOutput, attention_weights_wanted
 from .registry import EXPORT_PROGRAM, POOLING_ATTENTION, SELF_ATTENTION, TASK_IN_CONFIG, register_model
 
 
@@ -69,12 +70,21 @@ class EncoderLayer(nn.Module):
         self.norm1, self.norm2 = nn.LayerNorm(c.d_model), nn.LayerNorm(c.d_model)
         self.drop = nn.Dropout(c.dropout)
 
-    def forward(self, x: torch.Tensor, allowed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, allowed: torch.Tensor,
+                weights: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``weights=False``: the same mixing by PyTorch's fused attention, without the (B, H, T, T) weights
+        (returned as None). A query with no allowed key (a padded step) then attends to every key instead of
+        none; it is padding, so nothing valid reads it."""
         b, t, e = x.shape
         q, k, v = self.qkv(x).view(b, t, 3, self.h, self.dk).permute(2, 0, 3, 1, 4)  # each (B, H, T, dk)
-        scores = q @ k.transpose(-1, -2) / math.sqrt(self.dk)  # (B, H, T, T)
-        attention = masked_softmax(scores, allowed)
-        mixed = (attention @ v).transpose(1, 2).reshape(b, t, e)
+        if weights:
+            scores = q @ k.transpose(-1, -2) / math.sqrt(self.dk)  # (B, H, T, T)
+            attention = masked_softmax(scores, allowed)
+            mixed = attention @ v
+        else:
+            attention = None
+            mixed = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed | ~allowed.any(-1, keepdim=True))
+        mixed = mixed.transpose(1, 2).reshape(b, t, e)
         x = self.norm1(x + self.drop(self.out(mixed)))
         x = self.norm2(x + self.drop(self.ffn(x)))
         return x, attention
@@ -90,10 +100,6 @@ class SeqTransformer(nn.Module):
     >>> tuple(out.prediction.shape), tuple(out.head_attention.shape)
     ((3, 2), (3, 2, 2, 12, 12))
     """
-
-    # sequence-steps per batched pass inside an influence map (seqattn.explain.steps_per_pass): in larger
-    # batches the [B, H, T, T] attention outgrows the CPU's caches (benchmarks/bench_passes.py)
-    explain_steps = {"forward": 1 << 13, "gradient": 1 << 13}
 
     def __init__(self, config: TransformerConfig = TransformerConfig()):
         super().__init__()
@@ -142,11 +148,13 @@ class SeqTransformer(nn.Module):
         allowed = mask[:, None, None, :]  # (B, 1, 1, T): keys that exist
         if c.causal:
             allowed = allowed & torch.ones(t, t, dtype=torch.bool, device=x.device).tril()
-        maps = []
+        weights, maps = attention_weights_wanted(), []
         for layer in self.layers:
-            h, attention = layer(h, allowed)
+            h, attention = layer(h, allowed, weights)
             maps.append(attention)
-        head_attention = torch.stack(maps, 1) * mask[:, None, None, :, None]  # rows of padded queries → 0
+        head_attention = None  # inside output.prediction_only
+        if weights:
+            head_attention = torch.stack(maps, 1) * mask[:, None, None, :, None]  # rows of padded queries → 0
         h = h * mask.unsqueeze(-1)
         if self.reads_values:
             prediction, attention = self.head(h, mask, z, last, scale)

@@ -78,6 +78,26 @@ def test_transformer_head_attention_rows_sum_to_one_on_valid_queries():
     assert torch.all(rows[0, ..., 6:] == 0) and torch.all(out.head_attention[0, ..., 6:] == 0)
 
 
+@pytest.mark.parametrize(("task", "causal"), [("classify", False), ("classify", True), ("next-value", False)])
+def test_transformer_prediction_only_is_the_same_prediction_without_the_weights(task, causal):
+    """Inside prediction_only the Transformer mixes its steps with fused attention and returns no
+    head_attention: the same prediction and pooling attention, with padding, a one-step and an empty row."""
+    from seqattn.models.output import prediction_only
+
+    model = tiny_model("transformer", task, causal=causal).eval()
+    x = model_input(task, 4, 10)
+    mask = valid_mask(torch.tensor([10, 6, 1, 0]), 10)
+    full = model(x, mask)
+    with prediction_only():
+        fast = model(x, mask)
+    assert fast.head_attention is None and full.head_attention is not None
+    # an empty sequence has no next value (NaN either way); a classifier still scores it
+    torch.testing.assert_close(fast.prediction, full.prediction, rtol=1e-5, atol=1e-5, equal_nan=True)
+    torch.testing.assert_close(fast.attention, full.attention, rtol=1e-5, atol=1e-6)
+    assert task != "classify" or torch.isfinite(fast.prediction).all()
+    assert model(x, mask).head_attention is not None  # the context ended
+
+
 @pytest.mark.parametrize("positional", ["sincos", "learned"])
 def test_transformer_positional_options_and_too_long(positional):
     model = tiny_model("transformer", "classify", positional=positional)
