@@ -6,7 +6,7 @@ import torch
 
 from seqattn.checkpoint import load_model
 from seqattn.data.io import read_long, to_long
-from seqattn.explain import influence_map
+from seqattn.explain import MAPS, influence_map
 from seqattn.fit import fit
 from seqattn.metrics import predict_proba_arrays
 from seqattn.models import build_model
@@ -125,8 +125,12 @@ def test_occlusion_of_sequences_shorter_than_the_window_occludes_them_whole():
     model = KernelClassifier(KernelConfig(max_len=20, features=168))
     torch.nn.init.normal_(model.readout.weight, generator=torch.Generator().manual_seed(0))
     for t in (1, 2):
-        m = influence_map(model, torch.randn(2, t, 1), method="occlusion", empty="zeros")
+        x = torch.randn(2, t, 1)
+        m = influence_map(model, x, method="occlusion", empty="zeros")
         assert m.shape == (2, t) and torch.isfinite(m).all()
+        captum = MAPS["occlusion"](model, x, torch.ones(2, t, dtype=torch.bool), local=False)  # any model's path
+        torch.testing.assert_close(MAPS["occlusion"](model, x, torch.ones(2, t, dtype=torch.bool)),
+                                   captum.double(), rtol=0, atol=1e-6)
 
 
 def test_ridge_leave_one_out_matches_scikit_learn():
