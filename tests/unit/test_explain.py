@@ -478,3 +478,31 @@ def test_a_models_own_pass_size_changes_the_batching_never_the_map(name, monkeyp
         torch.testing.assert_close(cells, feature_time_map(model, x, mask, method), rtol=1e-5, atol=1e-7)
     monkeypatch.setattr(model, "explain_steps", {"forward": 10 * explain.STEP_BUDGET}, raising=False)
     assert steps_per_pass(model) == explain.STEP_BUDGET  # never above the memory bound
+
+
+@pytest.mark.parametrize("target", [None, 1])
+def test_occlusion_skips_windows_that_change_nothing_and_is_captums_map(any_model, target):
+    """Occlusion runs only the windows that change a valid cell (not padding, not steps equal to the
+    baseline) and gives Captum's Occlusion map, cell for cell, on sequences of different lengths."""
+    from seqattn.explain import MAPS
+
+    model, task = any_model
+    if task != "classify" and target is not None:
+        pytest.skip("a target class is for classifiers")
+    x = model_input(task, 4, 14)
+    mask = valid_mask(torch.tensor([14, 9, 3, 1]), 14)
+    x = torch.where(mask if x.dim() == 2 else mask[..., None], x, torch.zeros_like(x))
+    if task == "classify":
+        x[0, 5] = 0.0  # a step equal to the baseline
+    runs = []
+    real = model.forward
+    for local in (True, False):
+        calls = []
+        model.forward = lambda xs, m, calls=calls: (calls.append(len(xs)), real(xs, m))[1]
+        try:
+            runs.append((MAPS["occlusion"](model, x, mask, target=target, local=local), sum(calls)))
+        finally:
+            model.forward = real
+    (ours, ours_rows), (captum, captum_rows) = runs
+    torch.testing.assert_close(ours, captum.double(), rtol=1e-5, atol=1e-6 * float(captum.abs().max()) + 1e-9)
+    assert ours_rows < captum_rows  # the padded windows were not run
