@@ -57,7 +57,7 @@ from torch import nn
 from .errors import BadInput
 from .masks import check_mask
 from .models.heads import attention_override
-from .models.output import prediction_only
+from .models.output import copies_of, prediction_only
 from .tasks import task_of
 
 MAPS: dict = {}  # name -> fn(model, x, mask, seed=, ig_steps=, window=) -> [B, T] or [B, T, D]; see register_map
@@ -137,7 +137,8 @@ def _rows_score(model: nn.Module, target):
     score = _score_fn(model, target)
 
     def explained(inputs, mask, rows):
-        out = score(inputs, mask)
+        with copies_of(rows):
+            out = score(inputs, mask)
         return out if target is None else out.gather(1, target[rows, None]).squeeze(1)
 
     return explained

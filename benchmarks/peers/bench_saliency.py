@@ -74,7 +74,7 @@ from seqattn.data.loaders import BucketLoader  # noqa: E402
 from seqattn.data.saliency_benchmarks import BENCHMARKS, arma_white_box, generate_benchmark  # noqa: E402
 from seqattn.explain import DEFAULT_MAP, applicable, deletion_insertion, influence_map  # noqa: E402
 from seqattn.models import SeqOutput, build_model  # noqa: E402
-from seqattn.models.output import prediction_only  # noqa: E402
+from seqattn.models.output import input_rows, prediction_only  # noqa: E402
 from seqattn.pretrain import signal_recipe  # noqa: E402
 from seqattn.train import TrainConfig, set_seed, train_model  # noqa: E402
 
@@ -90,7 +90,9 @@ TINT_MAPS = ("ExtremalMask", "DynaMask")
 class Explained(nn.Module):
     """``model`` seen as a binary classifier of "the target class" vs the rest: logits
     ``[logsumexp(other classes), target logit]``, so softmax(...)[:, 1] is P(target). ``target`` ``[B]``
-    repeats when Captum expands the batch (IG steps, occlusion chunks: batch = k·B, row r ↔ r mod B)."""
+    repeats when Captum expands the batch (IG steps, occlusion chunks: batch = k·B, row r ↔ r mod B);
+    seqattn's maps that batch copies in their own order say which sequence each row copies
+    (``seqattn.models.output.input_rows``)."""
 
     task = "classify"
 
@@ -109,7 +111,8 @@ class Explained(nn.Module):
 
     def forward(self, x, mask=None) -> SeqOutput:
         out = self.model(x, mask)
-        target = self.target.repeat(len(x) // len(self.target))
+        rows = input_rows()  # seqattn's occlusion and Shapley batch copies in their own order and say so
+        target = self.target[rows] if rows is not None else self.target.repeat(len(x) // len(self.target))
         return SeqOutput(self._binary(out.prediction, target), out.attention, out.mask, out.head_attention)
 
     @staticmethod

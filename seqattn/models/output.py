@@ -34,6 +34,27 @@ def prediction_only():
         _PREDICTION_ONLY.reset(token)
 
 
+_INPUT_ROWS = contextvars.ContextVar("seqattn_input_rows", default=None)
+
+
+@contextlib.contextmanager
+def copies_of(rows: torch.Tensor):
+    """Within it, each row of the batch a model is given is a (perturbed) copy of the map's input sequence
+    ``rows[i]``: set by the maps that batch copies of several sequences in their own order (occlusion,
+    Shapley values), for a model wrapper that keeps state per sequence (a class to explain, say)."""
+    token = _INPUT_ROWS.set(rows)
+    try:
+        yield
+    finally:
+        _INPUT_ROWS.reset(token)
+
+
+def input_rows() -> torch.Tensor | None:
+    """Inside :func:`copies_of`: the sequence each row of the current batch copies; None elsewhere (where
+    Captum batches, k copies of the whole input, row r of sequence r mod B)."""
+    return _INPUT_ROWS.get()
+
+
 def attention_weights_wanted() -> bool:
     """False inside :func:`prediction_only`: a model need not return its attention weights."""
     return not _PREDICTION_ONLY.get()

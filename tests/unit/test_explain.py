@@ -506,3 +506,34 @@ def test_occlusion_skips_windows_that_change_nothing_and_is_captums_map(any_mode
     (ours, ours_rows), (captum, captum_rows) = runs
     torch.testing.assert_close(ours, captum.double(), rtol=1e-5, atol=1e-6 * float(captum.abs().max()) + 1e-9)
     assert ours_rows < captum_rows  # the padded windows were not run
+
+
+def test_maps_that_batch_copies_in_their_own_order_say_which_sequence_each_row_copies():
+    """A wrapper with per-sequence state (here a class bias per sequence) reads ``input_rows()`` inside
+    occlusion's and Shapley's passes, and Captum's layout (k copies of the batch) elsewhere: occlusion
+    then gives Captum's map, though it runs copies of different sequences in one pass."""
+    from seqattn.explain import MAPS
+    from seqattn.models import SeqOutput
+    from seqattn.models.output import input_rows
+
+    inner = tiny_model("pooling", "classify")
+    bias = torch.tensor([[2.0, -2.0], [-1.0, 1.0], [0.0, 0.5], [3.0, 0.0]])
+    seen = []
+
+    class PerSequence(torch.nn.Module):
+        task, config = "classify", inner.config
+
+        def forward(self, x, mask=None):
+            rows = input_rows()
+            seen.append(rows is not None)
+            out = inner(x, mask)
+            b = bias[rows] if rows is not None else bias.repeat(len(x) // len(bias), 1)
+            return SeqOutput(out.prediction + b, out.attention, out.mask)
+
+    model = PerSequence().eval()
+    x = model_input("classify", 4, 12)
+    mask = valid_mask(torch.tensor([12, 7, 3, 12]), 12)
+    ours = MAPS["occlusion"](model, x, mask)
+    assert any(seen)
+    torch.testing.assert_close(ours, MAPS["occlusion"](model, x, mask, local=False).double(), rtol=1e-5, atol=1e-7)
+    assert input_rows() is None
