@@ -55,7 +55,7 @@ import torch
 from torch import nn
 
 from .errors import BadInput
-from .masks import check_mask
+from .masks import check_mask, sliding_windows
 from .models.heads import attention_override
 from .models.output import copies_of, prediction_only
 from .tasks import task_of
@@ -112,7 +112,7 @@ def steps_per_pass(model: nn.Module, gradient: bool = False) -> int:
     without and with a backward pass). Only the batching changes, never the map (to float rounding). No
     built-in model declares one now: the Transformer's 8,192 made its maps about 3× faster while they
     materialised its [B, H, T, T] attention weights, but under :func:`~seqattn.models.output.prediction_only`
-    (fused attention) it made them 0.87–0.92× as fast at T = 200 (``benchmarks/bench_passes.py``)."""
+    (fused attention) it made them 0.90–0.98× as fast at T = 200 (``benchmarks/bench_passes.py``)."""
     own = getattr(model, "explain_steps", {}).get("gradient" if gradient else "forward", STEP_BUDGET)
     return max(1, min(STEP_BUDGET, int(own)))
 
@@ -131,15 +131,23 @@ def _score_fn(model: nn.Module, target=None):
     return score
 
 
+def _explained_score(task, prediction: torch.Tensor, target=None) -> torch.Tensor:
+    """The explained score of each prediction ``[n]``: the task's score, or log P(target) with one ``target``
+    class per row (as :func:`_score_fn` gives Captum to index)."""
+    if target is None:
+        return task.score(prediction)
+    return torch.log_softmax(prediction.float(), -1).gather(1, target[:, None]).squeeze(1)
+
+
 def _rows_score(model: nn.Module, target):
     """``fn(inputs, mask, rows) -> [len(inputs)]``: the explained score of each input, the task's score or,
     with a ``target``, log P(target[rows]) (``rows``: each input's sequence, for batches of perturbed copies)."""
-    score = _score_fn(model, target)
+    task = task_of(model)
 
     def explained(inputs, mask, rows):
-        with copies_of(rows):
-            out = score(inputs, mask)
-        return out if target is None else out.gather(1, target[rows, None]).squeeze(1)
+        with copies_of(rows), prediction_only():
+            out = model(inputs, mask).prediction
+        return _explained_score(task, out, None if target is None else target[rows])
 
     return explained
 
@@ -490,20 +498,10 @@ def _local_occlusion(model, x, mask, window: int, stride: int, target=None) -> t
         # explained wrongly: Captum's Occlusion explains what ``forward`` returns
         return occlusion_map(model, x, mask, window, target, local=False)
     b, p, k = occluded.shape
-    if target is None:
-        before, after = task.score(logits), task.score(occluded.reshape(b * p, k)).view(b, p)
-    else:
-        before = torch.log_softmax(logits.float(), -1).gather(1, target[:, None]).squeeze(1)
-        after = torch.log_softmax(occluded.float(), -1).gather(2, target[:, None, None].expand(b, p, 1)).squeeze(2)
-    return _occlusion_from_scores(before, after, _windows(x.shape[1], window, stride, x.device))
-
-
-def _windows(t: int, window: int, stride: int, device) -> torch.Tensor:
-    """The steps each occlusion window covers ``(P, T)``, as Captum slides them: P = ⌈(T − window) / stride⌉
-    + 1 windows starting every ``stride`` steps, the last one cut at T."""
-    starts = torch.arange(-(-(t - window) // stride) + 1, device=device) * stride
-    steps = torch.arange(t, device=device)
-    return (steps >= starts[:, None]) & (steps < starts[:, None] + window)
+    before = _explained_score(task, logits, target)
+    after = _explained_score(task, occluded.reshape(b * p, k), None if target is None else target.repeat_interleave(p))
+    after = after.view(b, p)
+    return _occlusion_from_scores(before, after, sliding_windows(x.shape[1], window, stride, x.device)[2])
 
 
 def _occlusion_from_scores(before: torch.Tensor, after: torch.Tensor, covered: torch.Tensor) -> torch.Tensor:
@@ -521,7 +519,7 @@ def _skipping_occlusion(model, x, mask, window: int, stride: int, target=None) -
     base = task.baseline(xg, mask)
     score = _rows_score(model, _check_target(model, xg, target))
     b, t = mask.shape
-    covered = _windows(t, window, stride, mask.device)  # (P, T)
+    covered = sliding_windows(t, window, stride, mask.device)[2]  # (P, T)
     moved = ((xg != base) if xg.dim() == 2 else (xg != base).any(-1)) & mask  # (B, T)
     row, pos = torch.nonzero((moved[:, None, :] & covered).any(-1), as_tuple=True)
     chunk = max(1, min(4096, steps_per_pass(model) // max(1, t)))

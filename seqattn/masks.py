@@ -52,3 +52,18 @@ def masked_softmax(scores: torch.Tensor, mask: torch.Tensor, dim: int = -1) -> t
     weights = torch.softmax(scores, dim=dim)
     # An all-masked row softmaxes to uniform over padding: zero it (and any NaN) explicitly.
     return weights.masked_fill(~mask, 0.0)
+
+
+def sliding_windows(t: int, window: int, stride: int, device=None):
+    """The windows Captum's ``Occlusion`` slides over ``t`` steps: P = ⌈(t − window) / stride⌉ + 1 windows
+    starting every ``stride`` steps, the last cut at ``t``. Returns their starts and ends ``(P,)`` and the
+    steps each covers ``(P, t)``.
+
+    >>> starts, ends, covered = sliding_windows(6, 3, 2)
+    >>> starts.tolist(), ends.tolist(), covered[2].tolist()
+    ([0, 2, 4], [3, 5, 6], [False, False, False, False, True, True])
+    """
+    starts = torch.arange(-(-(t - window) // stride) + 1, device=device) * stride
+    ends = (starts + window).clamp(max=t)
+    steps = torch.arange(t, device=device)
+    return starts, ends, (steps >= starts[:, None]) & (steps < ends[:, None])

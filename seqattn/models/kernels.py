@@ -40,7 +40,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import BadInput
-from ..masks import check_mask
+from ..masks import check_mask, sliding_windows
 from .heads import check_input_scaling, register_input_scaling
 from .output import SeqOutput
 from .registry import register_model
@@ -212,8 +212,12 @@ class KernelClassifier(nn.Module):
         rows = self.rows_per_pass(x.shape[1])
         parts = [self._evidence(xb, mb) for xb, mb in zip(x.split(rows), mask.split(rows), strict=True)]
         evidence = torch.cat(parts) if parts else x.new_zeros(0, self.config.num_classes, x.shape[1])
-        logits = evidence.sum(-1) + self.readout.bias + self.readout.weight @ self.center.to(x.dtype)
+        logits = self._logits(evidence)
         return SeqOutput(logits, class_activation_share(evidence, logits, mask), mask)
+
+    def _logits(self, evidence: torch.Tensor) -> torch.Tensor:
+        """Logits ``(B, K)`` from the class evidence per step ``(B, K, T)``."""
+        return evidence.sum(-1) + self.readout.bias + self.readout.weight @ self.center.to(evidence.dtype)
 
     def occlusion_logits(self, x: torch.Tensor, mask: torch.Tensor | None, base: torch.Tensor, window: int,
                          stride: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -230,17 +234,20 @@ class KernelClassifier(nn.Module):
         t = x.shape[1]
         if not 1 <= stride <= window <= t:
             raise BadInput(f"occlusion needs 1 <= stride ({stride}) <= window ({window}) <= steps ({t})")
-        starts = torch.arange(-(-(t - window) // stride) + 1, device=x.device) * stride
-        ends = (starts + window).clamp(max=t)
-        logits = self(x, mask).prediction
+        windows = sliding_windows(t, window, stride, x.device)
         rows = self.rows_per_pass(t)
-        parts = [self._occlusion_change(xb, bb, mb, starts, ends)
+        parts = [self._occlusion_change(xb, bb, mb, *windows)
                  for xb, bb, mb in zip(x.split(rows), base.split(rows), mask.split(rows), strict=True)]
-        change = torch.cat(parts) if parts else logits.new_zeros(0, len(starts), logits.shape[-1])
+        if not parts:
+            empty = x.new_zeros(0, self.config.num_classes)
+            return empty, empty.unsqueeze(1).expand(0, len(windows[0]), -1)
+        evidence, change = (torch.cat(v) for v in zip(*parts, strict=True))
+        logits = self._logits(evidence)
         return logits, logits.unsqueeze(1) + change
 
-    def _occlusion_change(self, x, base, mask, starts, ends) -> torch.Tensor:
-        """The change of the logits ``(B, P, K)`` when each window [starts_p, ends_p) of ``x`` is ``base``.
+    def _occlusion_change(self, x, base, mask, starts, ends, covered) -> tuple[torch.Tensor, torch.Tensor]:
+        """The class evidence per step of ``x`` ``(B, K, T)`` and the change of the logits ``(B, P, K)`` when
+        each window [starts_p, ends_p) (covering ``covered`` ``(P, T)``) of ``x`` is ``base``.
 
         At dilation d a window's change reaches the convolution outputs at s + (k − 4)·d + u (tap k, window
         step u): where d ≥ the window's width, 9 disjoint copies of the window, each reached by one tap only
@@ -252,17 +259,17 @@ class KernelClassifier(nn.Module):
         p, window = len(starts), int((ends - starts).max())
         k, j = self.config.num_classes, len(INDICES)
         dev, dtype = x.device, xs.dtype
-        steps = torch.arange(t, device=dev)
-        covered = (steps >= starts[:, None]) & (steps < ends[:, None])  # (P, T)
         moved = (step != 0).any(1)  # (B, T)
         row, pos = torch.nonzero((moved[:, None, :] & covered).any(-1), as_tuple=True)  # windows that change x
         change = xs.new_zeros(len(row), k)
+        total = xs.new_zeros(k, b * t)  # the evidence of x, over every dilation
         flat_step = step.transpose(0, 1).reshape(d, b * t)
         taps = self.kernel_weight.to(dtype).flip(1)  # (J, 9): the weight of tap 8 − k
         u = torch.arange(window, device=dev)
         for i, dil, sl, n in self._slices():
             phi, pools = self.step_features(xs, mask, i, dil, sl, n)
             evidence = self._weighted(phi, pools, sl, n).reshape(k, b * t)
+            total = total + evidence
             del phi
             flat_c = self.convolve(xs, i, dil).transpose(0, 1).reshape(j, b * t)
             flat_pools = pools.reshape(2, b * t)
@@ -301,7 +308,7 @@ class KernelClassifier(nn.Module):
                 change[lo : lo + m] += (new_evidence - old).sum(-1).T
         out = xs.new_zeros(b, p, k)
         out[row, pos] = change
-        return out
+        return total.view(k, b, t).transpose(0, 1), out
 
 
 def class_activation_share(evidence: torch.Tensor, logits: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -152,9 +152,8 @@ class SeqTransformer(nn.Module):
         for layer in self.layers:
             h, attention = layer(h, allowed, weights)
             maps.append(attention)
-        head_attention = None  # inside output.prediction_only
-        if weights:
-            head_attention = torch.stack(maps, 1) * mask[:, None, None, :, None]  # rows of padded queries → 0
+        # rows of padded queries → 0; none inside output.prediction_only
+        head_attention = torch.stack(maps, 1) * mask[:, None, None, :, None] if weights else None
         h = h * mask.unsqueeze(-1)
         if self.reads_values:
             prediction, attention = self.head(h, mask, z, last, scale)
