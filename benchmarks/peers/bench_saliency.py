@@ -8,7 +8,7 @@ TimeX's FreqShapes, SeqComb-UV, SeqComb-MV and LowVar, generated at the peers' t
   - explained: ``--n-explain`` 64 test samples (TimeX: its 1,000 minus class 0; tint ARMA: 10), HMM
     ``--n-hmm`` 8 sequences × 20 steps (tint: 200 × 200);
   - tint's mask methods on the first ``--mask-n`` 16 of them (HMM: 2 sequences × 20 steps), ExtremalMask
-    300 epochs (tint: 500; ARMA: 2,000 as tint), DynaMask 100 epochs and 3 keep ratios (tint: 1,000 and
+    300 epochs (tint: 500; ARMA: 2,000 as tint), DynaMask 1,000 epochs as tint and 3 keep ratios (tint:
     10 on HMM, 50 on ARMA).
 
 Models: on every labelled benchmark the attention-pooling classifier and the Transformer, trained here with
@@ -621,7 +621,7 @@ def main() -> None:
     parser.add_argument("--mask-n-hmm", type=int, default=None, help="HMM sequences for the mask methods (default 2)")
     parser.add_argument("--extremal-epochs", type=int, default=None, help="ExtremalMask epochs (default 300; tint HMM: 500)")
     parser.add_argument("--extremal-epochs-arma", type=int, default=None, help="on ARMA (default and tint: 2000)")
-    parser.add_argument("--dyna-epochs", type=int, default=None, help="DynaMask epochs (default 100; tint: 1000)")
+    parser.add_argument("--dyna-epochs", type=int, default=None, help="DynaMask epochs (default and tint: 1000; before 2026-12-05: 100)")
     parser.add_argument("--chunk", type=int, default=16, help="rows explained per call (memory bound)")
     parser.add_argument("--train-cap", type=int, default=None, help="train rows used (default 1500; tint/TimeX: all)")
     parser.add_argument("--append", action="store_true", help="keep the other benchmarks already in --out")
@@ -635,7 +635,7 @@ def main() -> None:
     defaults = {"epochs": 3 if small else 5, "n_explain": 40 if small else 64, "n_hmm": 4 if small else 8,
                 "mask_n": 10 if small else 16, "mask_n_hmm": 1 if small else 2,
                 "extremal_epochs": 50 if small else 300, "extremal_epochs_arma": 100 if small else 2000,
-                "dyna_epochs": 20 if small else 100, "train_cap": 1500}
+                "dyna_epochs": 20 if small else 1000, "train_cap": 1500}
     for k, v in defaults.items():
         if getattr(args, k) is None:
             setattr(args, k, v)
