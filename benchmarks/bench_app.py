@@ -8,7 +8,9 @@
    (the mean |first difference| of the edited sequence), how often is the edited step the largest
    |contribution|? The goal is ≥ 95 % of such trials. (The same rate for other maps, and for the
    contributions of the full-gradient recipe, for comparison; and the rate split by how far the edited
-   step itself moved, in mean steps: a small edit that moves the forecast a lot switched the model's rule.)
+   step itself moved, in mean steps: a small edit that moves the forecast a lot switched the model's rule;
+   and how many misses put the edited value closer to the sequence mean than the top step's value: a
+   contribution w_t·(x_t − mean) is near 0 there whatever the step's weight.)
 
 Run: python benchmarks/bench_app.py   (~2 minutes on 2 cores; --quick for a smoke run)
 Writes benchmarks/results/app.json.
@@ -69,7 +71,7 @@ def edit_trials(app, trials: int, seed: int = 0) -> dict:
     """Random strong single-step edits in the app: is the edited step the largest |contribution|?"""
     rng = np.random.default_rng(seed)
     names = list(PRESETS)
-    hits, strong, misses, by_size = 0, 0, [], {}
+    hits, strong, misses, by_size, nearer_mean = 0, 0, [], {}, 0
     by_map = dict.fromkeys((*OTHER_MAPS, "contributions (gradient recipe)"), 0)
     for _ in range(trials):
         app.preset.value = names[rng.integers(len(names))]
@@ -94,6 +96,8 @@ def edit_trials(app, trials: int, seed: int = 0) -> dict:
             by_map[name] += int(np.argmax(other)) == k
         gradient = recipe(app.model, x, method="gradient").contributions[0].numpy()
         by_map["contributions (gradient recipe)"] += int(np.argmax(np.abs(gradient))) == k
+        distance = np.abs(values - values.mean())
+        nearer_mean += int(top != k and distance[k] < distance[top])
         if top != k and len(misses) < 10:
             misses.append({"preset": app.preset.value, "values": values.round(3).tolist(), "edited": k,
                            "top": top, "prediction": round(app.result.prediction, 3)})
@@ -102,7 +106,7 @@ def edit_trials(app, trials: int, seed: int = 0) -> dict:
             "rate_by_other_map": {m: round(v / max(strong, 1), 4) for m, v in by_map.items()},
             "rate_by_edit_size": {k: {"strong_edits": len(v), "rate": round(float(np.mean(v)), 4)}
                                   for k, v in sorted(by_size.items())},
-            "misses": misses}
+            "misses_with_the_edited_value_nearer_the_mean": nearer_mean, "misses": misses}
 
 
 def main() -> None:
@@ -119,7 +123,9 @@ def main() -> None:
     edits = edit_trials(app, trials)
     print(f"strong edits: {edits['strong_edits']} of {edits['trials']} trials; the edited step is the largest "
           f"|contribution| in {edits['rate']:.1%}; the top step of other maps: {edits['rate_by_other_map']}; "
-          f"by how far the edited step itself moved: {edits['rate_by_edit_size']}")
+          f"by how far the edited step itself moved: {edits['rate_by_edit_size']}; misses with the edited value "
+          f"nearer the mean than the top step: {edits['misses_with_the_edited_value_nearer_the_mean']} of "
+          f"{edits['strong_edits'] - edits['edited_step_is_top']}")
     if not args.quick:
         write("app", {"latency": latency, "edits": edits, "goal": {"latency_ms": 150, "edit_rate": 0.95}})
 
