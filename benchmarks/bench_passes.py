@@ -42,6 +42,18 @@ def models(t: int, d: int) -> dict:
     return {name: m.eval() for name, m in out.items()}
 
 
+def timed_map(model, x, mask, method: str):
+    """Best of 2 wall times (s) of one per-cell influence map, and the map."""
+    from seqattn import explain
+
+    best, out = float("inf"), None
+    for _ in range(2):
+        start = time.perf_counter()
+        out = explain.influence_map(model, x, mask, method, reduce=None, empty="zeros")
+        best = min(best, time.perf_counter() - start)
+    return best, out
+
+
 def main() -> None:
     import torch
 
@@ -59,12 +71,7 @@ def main() -> None:
                 timed = {}
                 for setting, steps in settings.items():
                     model.explain_steps = steps
-                    best, out = float("inf"), None
-                    for _ in range(2):
-                        start = time.perf_counter()
-                        out = explain.influence_map(model, x, mask, method, reduce=None, empty="zeros")
-                        best = min(best, time.perf_counter() - start)
-                    timed[setting] = (best, out)
+                    timed[setting] = timed_map(model, x, mask, method)
                 row = {"model": name, "sequences": b, "steps": t, "features": d, "map": method,
                        "steps_per_pass": SMALL["forward"],
                        "seconds_flat": round(timed["flat"][0], 3), "seconds_own": round(timed["own"][0], 3),
@@ -83,7 +90,6 @@ def prediction_only_rows(shapes) -> list[dict]:
     pass size; the maps agree to float rounding."""
     import torch
 
-    from seqattn import explain
     from seqattn.models import transformer
 
     rows = []
@@ -96,14 +102,9 @@ def prediction_only_rows(shapes) -> list[dict]:
             for setting, wanted in (("full", lambda: True), ("prediction_only", transformer.attention_weights_wanted)):
                 original, transformer.attention_weights_wanted = transformer.attention_weights_wanted, wanted
                 try:
-                    best, out = float("inf"), None
-                    for _ in range(2):
-                        start = time.perf_counter()
-                        out = explain.influence_map(model, x, mask, method, reduce=None, empty="zeros")
-                        best = min(best, time.perf_counter() - start)
+                    timed[setting] = timed_map(model, x, mask, method)
                 finally:
                     transformer.attention_weights_wanted = original
-                timed[setting] = (best, out)
             row = {"model": "transformer", "sequences": b, "steps": t, "features": d, "map": method,
                    "seconds_full": round(timed["full"][0], 3),
                    "seconds_prediction_only": round(timed["prediction_only"][0], 3),

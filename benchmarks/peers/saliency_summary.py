@@ -34,8 +34,10 @@ DISPLAY = {"hmm": "HMM", "arma_rare_feature": "ARMA rare-feature", "arma_rare_ti
            "freqshapes": "FreqShapes", "seqcomb_uv": "SeqComb-UV", "seqcomb_mv": "SeqComb-MV", "lowvar": "LowVar"}
 
 
-def _column(metric: str, convention: str) -> str:
-    return f"{metric}_{convention}"
+def _best(rows: dict, column: str, prefixes: tuple) -> tuple:
+    """``(score, method)`` of the best-scoring method whose name starts with one of ``prefixes``."""
+    scored = [(r[column], m) for m, r in rows.items() if m.startswith(prefixes) and r.get(column) is not None]
+    return max(scored) if scored else (None, None)
 
 
 def summarise(run: dict, source: str) -> list[dict]:
@@ -55,13 +57,7 @@ def summarise(run: dict, source: str) -> list[dict]:
                                      "times_default": round(cost / seconds, 1)}
             info = bench.get("models", {}).get(model, {})
             for metric, (published, by, convention) in bench["published"].items():
-                column = _column(metric, convention)
-
-                def best(prefixes, column=column, mine=mine):
-                    scored = [(r[column], m) for m, r in mine.items()
-                              if m.startswith(prefixes) and r.get(column) is not None]
-                    return max(scored) if scored else (None, None)
-
+                column = f"{metric}_{convention}"
                 value = mine[default][column] if default else None
                 rows.append({
                     "benchmark": bench["benchmark"], "model": model, "source": source,
@@ -70,7 +66,8 @@ def summarise(run: dict, source: str) -> list[dict]:
                     "default_map": default, "default": value,
                     "gap": None if value is None else round(value - published, 4),
                     "free_map": mine.get(FREE, {}).get(column),
-                    "best_seqattn": best(("seqattn:",)), "best_peer": best(("captum:", "tint:")),
+                    "best_seqattn": _best(mine, column, ("seqattn:",)),
+                    "best_peer": _best(mine, column, ("captum:", "tint:")),
                     "default_seconds_per_1k": seconds, "masks": masks,
                 })
     return rows
